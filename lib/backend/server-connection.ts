@@ -1,0 +1,84 @@
+// A connection to a server that outlives one request: keep-alive pooling hands it from session
+// to session. Listeners are attached once and dispatch to whoever owns it now, so reuse costs
+// no listener churn; while idle in the pool, any byte or close from the server retires it.
+import net from 'node:net';
+import type { Server } from './server.js';
+
+export interface ServerConnectionOwner {
+  onServerData(chunk: Buffer): void;
+  onServerEnd(): void;
+  onServerError(err: Error): void;
+  onServerDrain(): void;
+  onServerTimeout(): void;
+}
+
+export class ServerConnection {
+  readonly socket: net.Socket;
+  readonly server: Server;
+  /** requests already carried: a reused connection that fails may be retried on a fresh one */
+  uses = 0;
+  #owner: ServerConnectionOwner | undefined;
+  #closed = false;
+
+  constructor(socket: net.Socket, server: Server) {
+    this.socket = socket;
+    this.server = server;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#owner) this.#owner.onServerData(chunk);
+      else this.destroy(); // an idle connection must not talk: whatever it says is not ours to forward
+    });
+    socket.on('end', () => {
+      if (this.#owner) this.#owner.onServerEnd();
+      else this.destroy();
+    });
+    socket.on('error', (err) => {
+      if (this.#owner) this.#owner.onServerError(err);
+      else this.destroy();
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#removeFromPool();
+      // A close without 'end' or 'error' (destroyed locally) needs no owner notification.
+    });
+    socket.on('drain', () => this.#owner?.onServerDrain());
+    socket.on('timeout', () => {
+      if (this.#owner) this.#owner.onServerTimeout();
+      else this.destroy();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed;
+  }
+
+  attach(owner: ServerConnectionOwner, serverTimeout: number | undefined): void {
+    this.#owner = owner;
+    this.uses++;
+    this.socket.setTimeout(serverTimeout ?? 0);
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Back to the server's idle pool (most recently used first). */
+  park(idleTimeout: number | undefined): void {
+    this.#owner = undefined;
+    if (this.closed) return;
+    this.socket.setTimeout(idleTimeout ?? 0);
+    if (this.socket.isPaused()) this.socket.resume();
+    this.server.idle.push(this);
+  }
+
+  detach(): void {
+    this.#owner = undefined;
+  }
+
+  destroy(): void {
+    this.#owner = undefined;
+    this.#removeFromPool();
+    this.socket.destroy();
+  }
+
+  #removeFromPool(): void {
+    const i = this.server.idle.indexOf(this);
+    if (i !== -1) this.server.idle.splice(i, 1);
+  }
+}

@@ -1,0 +1,81 @@
+// A server of a backend: its address and settings, its health, how many connections it has,
+// the requests queued for it (maxconn) and its idle keep-alive connections.
+import type { ServerConnection } from './server-connection.js';
+import type { ServerConfig } from '../config/types.js';
+
+/** A request waiting for a connection slot; `grant` is called with the server that has one. */
+export interface QueuedRequest {
+  grant(server: Server): void;
+  /** set when the waiter gave up (queue timeout, client gone); the queue skips it */
+  cancelled: boolean;
+}
+
+export type ServerHealth = 'up' | 'down';
+
+export class Server {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly cookie: string | undefined;
+  readonly backup: boolean;
+  readonly maxconn: number;
+  /** stable identity for shared tables: the `id` keyword, else assigned in file order */
+  readonly id: number;
+  readonly config: ServerConfig;
+  weight: number;
+  health: ServerHealth = 'up';
+  /** `disabled` in the file, or put in maintenance at run time */
+  maintenance: boolean;
+  /** connections currently in use by requests (not idle pooled ones) */
+  active = 0;
+  totalSessions = 0;
+  readonly queue: QueuedRequest[] = [];
+  readonly idle: ServerConnection[] = [];
+  /** set by the backend so a freed slot can also serve its shared queue */
+  onSlotFree: ((server: Server) => void) | undefined;
+
+  constructor(config: ServerConfig, id: number) {
+    this.config = config;
+    this.name = config.name;
+    this.host = config.host;
+    this.port = config.port;
+    this.cookie = config.cookie;
+    this.backup = config.backup;
+    this.maxconn = config.maxconn;
+    this.weight = config.weight;
+    this.maintenance = config.disabled;
+    this.id = id;
+  }
+
+  /** Up and not in maintenance: may receive traffic (weight 0 still takes persistent requests). */
+  get usable(): boolean {
+    return this.health === 'up' && !this.maintenance;
+  }
+
+  isFull(): boolean {
+    return this.maxconn > 0 && this.active >= this.maxconn;
+  }
+
+  take(): void {
+    this.active++;
+    this.totalSessions++;
+  }
+
+  release(): void {
+    this.active--;
+    // A freed slot goes first to requests queued for this server, then to the backend's queue.
+    while (this.queue.length > 0 && !this.isFull()) {
+      const waiter = this.queue.shift()!;
+      if (waiter.cancelled) continue;
+      this.take();
+      waiter.grant(this);
+      return;
+    }
+    this.onSlotFree?.(this);
+  }
+
+  /** Closes idle pooled connections (server went down, or shutdown). */
+  drainIdle(): void {
+    for (const s of this.idle.splice(0)) s.destroy();
+  }
+}

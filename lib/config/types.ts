@@ -1,0 +1,140 @@
+// The typed configuration model: what lib/config/ produces from haproxy.cfg-style text and
+// what lib/runtime/ builds listeners and backends from. All durations are milliseconds.
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+export type Mode = 'http' | 'tcp';
+
+export type BindAddress =
+  | { kind: 'tcp'; host: string; port: number } // host '' means every address (`:port`, `*:port`)
+  | { kind: 'unix'; path: string }
+  | { kind: 'fd'; fd: number };
+
+export interface BindConfig {
+  address: BindAddress;
+  where: SourceLocation;
+}
+
+export interface Timeouts {
+  connect?: number;
+  client?: number;
+  server?: number;
+  httpRequest?: number;
+  httpKeepAlive?: number;
+  queue?: number;
+  tunnel?: number;
+  check?: number;
+}
+
+export interface BalanceConfig {
+  /** HAProxy's algorithm keyword: roundrobin, static-rr, leastconn, first, random, source, uri, ... */
+  algorithm: string;
+  /** Everything after the algorithm word, as written (e.g. `hdr(host)` gives algorithm 'hdr', args ['host']). */
+  args: string[];
+  where: SourceLocation;
+}
+
+export interface CookieConfig {
+  name: string;
+  mode: 'insert' | 'rewrite' | 'prefix';
+  indirect: boolean;
+  nocache: boolean;
+  postonly: boolean;
+  preserve: boolean;
+  httponly: boolean;
+  secure: boolean;
+  domains: string[];
+  maxidle?: number; // ms
+  maxlife?: number; // ms
+  attrs: string[];
+  where: SourceLocation;
+}
+
+export interface ServerConfig {
+  name: string;
+  host: string;
+  port: number;
+  weight: number; // default 1, 0..256
+  maxconn: number; // 0 = unlimited
+  cookie?: string;
+  check: boolean;
+  inter: number; // default 2000
+  rise: number; // default 2
+  fall: number; // default 3
+  backup: boolean;
+  disabled: boolean;
+  id?: number;
+  where: SourceLocation;
+}
+
+export interface HttpCheckConfig {
+  method: string;
+  uri: string;
+  version: string;
+}
+
+export interface ProxyOptions {
+  redispatch: boolean;
+  httplog: boolean;
+  tcplog: boolean;
+  forwardfor: boolean;
+  httpchk?: HttpCheckConfig;
+}
+
+export interface LogTarget {
+  /** 'stdout' | 'stderr' | 'global' | 'host:port' | a unix socket path, as written */
+  target: string;
+  facility?: string;
+  level?: string;
+  minlevel?: string;
+  /** `len N`: maximum line length */
+  len?: number;
+  /** `format F`: rfc3164, rfc5424, short, raw, ... */
+  format?: string;
+  where: SourceLocation;
+}
+
+export type ProxyKind = 'frontend' | 'backend' | 'listen';
+
+export interface ProxyConfig {
+  kind: ProxyKind;
+  name: string;
+  where: SourceLocation;
+  mode: Mode;
+  binds: BindConfig[]; // frontend and listen only
+  defaultBackend?: { name: string; where: SourceLocation }; // frontend and listen only
+  balance: BalanceConfig; // default roundrobin
+  cookie?: CookieConfig;
+  servers: ServerConfig[]; // backend and listen only
+  timeouts: Timeouts;
+  maxconn?: number;
+  retries: number; // default 3
+  options: ProxyOptions;
+  logs: LogTarget[];
+}
+
+export interface GlobalConfig {
+  maxconn?: number;
+  nbthread: number; // 1 until limpet runs on several cores
+  bufsize: number; // tune.bufsize, default 16384
+  logs: LogTarget[];
+}
+
+export interface Config {
+  global: GlobalConfig;
+  /** frontend, backend and listen sections, in file order */
+  proxies: ProxyConfig[];
+}
+
+/** A frontend or listen section: something that accepts connections. */
+export function isFrontend(p: ProxyConfig): boolean {
+  return p.kind !== 'backend';
+}
+
+/** A backend or listen section: something that has servers. */
+export function isBackend(p: ProxyConfig): boolean {
+  return p.kind !== 'frontend';
+}

@@ -1,0 +1,32 @@
+// A listening socket for one `bind` address: host:port, a unix socket path, or a socket
+// inherited as a file descriptor (`fd@N`, for socket activation or a supervisor's handover).
+import net from 'node:net';
+import fs from 'node:fs';
+import type { BindAddress } from '../config/types.js';
+
+export function describeBind(a: BindAddress): string {
+  if (a.kind === 'unix') return `unix@${a.path}`;
+  if (a.kind === 'fd') return `fd@${a.fd}`;
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host || '*'}:${a.port}`;
+}
+
+export function listen(address: BindAddress, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false, noDelay: true }, onConnection);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const ready = () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    };
+    if (address.kind === 'fd') server.listen({ fd: address.fd }, ready);
+    else if (address.kind === 'unix') {
+      // A stale socket file from an earlier run would make listen fail with EADDRINUSE.
+      try {
+        if (fs.statSync(address.path).isSocket()) fs.unlinkSync(address.path);
+      } catch {
+        /* no file: nothing to clean */
+      }
+      server.listen({ path: address.path }, ready);
+    } else server.listen({ host: address.host || undefined, port: address.port, backlog: 1024 }, ready);
+  });
+}
