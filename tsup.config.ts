@@ -9,7 +9,7 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   sourcemap: true,
-  clean: true,
+  clean: false, // several test runs may share dist/ while one rebuilds
   // Keep runtime dependencies external: llhttp-wasm embeds its WASM and ioredis is large.
   external: ['llhttp-wasm', 'ioredis', 'commander'],
   banner: { js: '#!/usr/bin/env node' },

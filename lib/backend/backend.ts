@@ -4,10 +4,11 @@ import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Balancer, PickContext } from '../balance/balancer.js';
 import { createBalancer } from '../balance/create-balancer.js';
 import type { Logger } from '../observe/logger.js';
+import type { StickRules } from '../persist/stick-rules.js';
 import { HealthCheck } from './health-check.js';
 import { Server, type QueuedRequest } from './server.js';
 
-export type AssignReason = 'cookie' | 'balance' | 'redispatch';
+export type AssignReason = 'cookie' | 'stick' | 'balance' | 'redispatch';
 
 export class Backend {
   readonly name: string;
@@ -15,6 +16,8 @@ export class Backend {
   readonly servers: Server[];
   readonly timeouts: Timeouts;
   readonly queue: QueuedRequest[] = [];
+  /** stick-table rules of this backend, when it has any */
+  stick: StickRules | undefined;
   #balancer: Balancer;
   #checks: HealthCheck[] = [];
   #log: Logger;

@@ -24,6 +24,8 @@ export interface DispatchHandlers {
 export interface DispatchOptions {
   /** a server chosen by persistence; it is used even at weight 0 */
   persistent?: Server;
+  /** what chose `persistent` (default 'cookie') */
+  persistentReason?: AssignReason;
   ctx: PickContext;
   /** take an idle pooled connection when one exists */
   reuse: boolean;
@@ -47,7 +49,7 @@ export class ServerDispatch implements QueuedRequest {
     this.#opts = opts;
     this.#handlers = handlers;
     this.#retriesLeft = backend.config.retries;
-    this.#reason = opts.persistent ? 'cookie' : 'balance';
+    this.#reason = opts.persistent ? (opts.persistentReason ?? 'cookie') : 'balance';
   }
 
   start(): void {

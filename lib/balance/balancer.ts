@@ -5,8 +5,12 @@ import type { Server } from '../backend/server.js';
 /** What a balancer may look at. Fields may be missing; a hash balancer then falls back. */
 export interface PickContext {
   clientAddress?: string;
-  /** request target (HTTP) */
+  /** request target as sent by the client (HTTP) */
   uri?: string;
+  /** request method (HTTP) */
+  method?: string;
+  /** the mstshash / msts cookie of an RDP connection request (TCP) */
+  rdpCookie?: (name: string) => string | undefined;
   /** header lookup (HTTP), lower-case name */
   header?: (name: string) => string | undefined;
 }

@@ -52,6 +52,8 @@ interface Transaction {
   /** the server sent bytes beyond the response: its connection cannot be reused */
   serverTainted: boolean;
   upgrade: boolean;
+  /** the server a stick table routed this request to */
+  stickServer?: Server;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -174,15 +176,23 @@ export class HttpSession implements ServerConnectionOwner {
       upgrade: parsed.upgrade,
     };
     this.#tx = tx;
-    this.#dispatch(tx, true);
+    const stick = backend.stick;
+    if (cookie.state === 'V' || !stick) return this.#dispatch(tx, true);
+    // Cookie persistence did not decide: a stick table may (HAProxy evaluates stick rules after cookies).
+    stick.match({ src: clientIp(this.remoteAddress), request: head }, (server) => {
+      if (this.#tx !== tx) return;
+      if (server?.usable) tx.stickServer = server;
+      this.#dispatch(tx, true);
+    });
   }
 
   #dispatch(tx: Transaction, reuse: boolean): void {
     const dispatch = new ServerDispatch(
       tx.backend,
       {
-        persistent: tx.cookie.server,
-        ctx: { clientAddress: this.remoteAddress, uri: undefined, header: (n) => tx.head.first(n) },
+        persistent: tx.cookie.server ?? tx.stickServer,
+        persistentReason: tx.cookie.server ? 'cookie' : 'stick',
+        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
         reuse,
       },
       {
@@ -209,6 +219,7 @@ export class HttpSession implements ServerConnectionOwner {
     tx.server = r.server;
     if (r.reason !== 'cookie') tx.direct = false;
     r.conn.attach(this, tx.backend.timeouts.server);
+    tx.backend.stick?.storeRequest({ src: clientIp(this.remoteAddress), request: tx.head }, r.server);
     const socket = r.conn.socket;
     socket.cork();
     socket.write(tx.outHead);
@@ -301,6 +312,7 @@ export class HttpSession implements ServerConnectionOwner {
         if (!tx.upgrade) return this.#serverFailed(tx, 502, '101 without an upgrade request');
         return this.#startTunnel(tx, head, rest);
       }
+      if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head }, head, tx.server);
       tx.resBody = responseFraming(head, status, tx.method);
       tx.resKeepAlive = parsed.shouldKeepAlive && tx.resBody.kind !== 'close';
       const edit = new HeadEdit(head);
@@ -655,6 +667,13 @@ function editConnection(head: MessageHead, edit: HeadEdit, keepAlive: boolean, h
   }
   if (!keepAlive && !hasClose && !http10Client) edit.append('Connection: close');
   if (keepAlive && http10Client && !hasKeepAlive) edit.append('Connection: keep-alive');
+}
+
+/** The target of a request line: `GET /a?b HTTP/1.1` gives `/a?b`. */
+function requestTarget(head: MessageHead): string {
+  const line = head.startLine;
+  const sp = line.indexOf(' ');
+  return line.slice(sp + 1, line.lastIndexOf(' '));
 }
 
 function clientIp(address: string): string {

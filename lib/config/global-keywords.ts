@@ -1,0 +1,47 @@
+// Keywords of the `global` section.
+import { ConfigErrorCode } from './config-error.js';
+import type { Keyword, KeywordTable } from './keyword-context.js';
+import { parseLogTarget } from './log-target.js';
+import type { GlobalConfig } from './types.js';
+
+export function defaultGlobal(): GlobalConfig {
+  return { nbthread: 1, bufsize: 16384, logs: [] };
+}
+
+const G = ['global'] as const;
+
+export const GLOBAL_KEYWORDS: KeywordTable<GlobalConfig> = new Map<string, Keyword<GlobalConfig>>([
+  ['maxconn', {
+    sections: G,
+    parse(g, ctx) {
+      g.maxconn = ctx.int(ctx.arg(0, 'integer value'), 'value', 1);
+      ctx.noArgsFrom(1);
+    },
+  }],
+  ['nbthread', {
+    sections: G,
+    parse(g, ctx) {
+      const n = ctx.int(ctx.arg(0, 'number of threads'), 'value', 1);
+      // The engine is single-threaded today; accepting more would promise what it cannot do.
+      if (n !== 1) ctx.fail(`limpet runs on one core for now; only 'nbthread 1' is supported (got ${n})`, ConfigErrorCode.UNSUPPORTED);
+      g.nbthread = n;
+      ctx.noArgsFrom(1);
+    },
+  }],
+  ['tune.bufsize', {
+    sections: G,
+    parse(g, ctx) {
+      const size = ctx.size(ctx.arg(0, 'size'), 'value');
+      // Below this a request line plus a few headers no longer fits.
+      if (size < 1024) ctx.fail(`buffer size ${size} is too small (minimum 1024)`);
+      g.bufsize = size;
+      ctx.noArgsFrom(1);
+    },
+  }],
+  ['log', {
+    sections: G,
+    parse(g, ctx) {
+      g.logs.push(parseLogTarget(ctx));
+    },
+  }],
+]);

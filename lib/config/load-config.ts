@@ -1,0 +1,29 @@
+// Entry points: configuration files (like HAProxy's repeated `-f`) or text.
+import { readFileSync } from 'node:fs';
+import { ConfigError, ConfigErrorCode } from './config-error.js';
+import { ConfigParser, type ParseResult } from './config-parser.js';
+import type { Env } from './lexer.js';
+
+/** Read and parse `files` in order. `config` is undefined whenever `errors` is not empty. */
+export function loadConfig(files: string[], env: Env = process.env): ParseResult {
+  const parser = new ConfigParser(env);
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      parser.addError(new ConfigError(ConfigErrorCode.UNREADABLE_FILE, { file, line: 0 }, '-f', `cannot read configuration file '${file}' (${reason})`));
+      continue;
+    }
+    parser.parseText(text, file);
+  }
+  return parser.finish();
+}
+
+/** Parse one configuration text; `file` is the name used in error messages. */
+export function parseConfigText(text: string, file: string, env: Env = process.env): ParseResult {
+  const parser = new ConfigParser(env);
+  parser.parseText(text, file);
+  return parser.finish();
+}

@@ -1,0 +1,74 @@
+// `server NAME ADDR:PORT [options]`
+import { parseServerAddress } from './address.js';
+import { ConfigErrorCode } from './config-error.js';
+import type { KeywordContext } from './keyword-context.js';
+import { ValueError } from './units.js';
+import type { ServerConfig } from './types.js';
+
+const VALID_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+export function parseServer(lineCtx: KeywordContext): ServerConfig {
+  const name = lineCtx.arg(0, 'server name');
+  // Messages name the server, as HAProxy's do: `'server web1' : ...`
+  const ctx = lineCtx.withLabel(`server ${name}`);
+  if (!VALID_NAME.test(name)) ctx.fail(`invalid server name '${name}' (allowed: letters, digits, '-', '_', '.', ':')`);
+  const addr = ctx.arg(1, 'address');
+  let hostPort: { host: string; port: number };
+  try {
+    hostPort = parseServerAddress(addr);
+  } catch (err) {
+    if (!(err instanceof ValueError)) throw err;
+    return ctx.fail(`invalid address '${addr}': ${err.message}`, ConfigErrorCode.BAD_ADDRESS);
+  }
+  const server: ServerConfig = {
+    name,
+    host: hostPort.host,
+    port: hostPort.port,
+    weight: 1,
+    maxconn: 0,
+    check: false,
+    inter: 2000,
+    rise: 2,
+    fall: 3,
+    backup: false,
+    disabled: false,
+    where: ctx.where,
+  };
+  const args = ctx.args;
+  const value = (i: number, option: string): string => ctx.arg(i, `value for '${option}'`);
+  for (let i = 2; i < args.length; i++) {
+    const word = args[i]!;
+    switch (word) {
+      case 'weight':
+        server.weight = ctx.int(value(++i, word), `'${word}'`, 0, 256);
+        break;
+      case 'maxconn':
+        server.maxconn = ctx.int(value(++i, word), `'${word}'`);
+        break;
+      case 'cookie':
+        server.cookie = value(++i, word);
+        break;
+      case 'check':
+        server.check = true;
+        break;
+      case 'inter':
+        server.inter = ctx.time(value(++i, word), `'${word}'`);
+        if (server.inter === 0) ctx.fail("'inter' must be greater than zero");
+        break;
+      case 'rise':
+      case 'fall':
+        server[word] = ctx.int(value(++i, word), `'${word}'`, 1);
+        break;
+      case 'backup':
+      case 'disabled':
+        server[word] = true;
+        break;
+      case 'id':
+        server.id = ctx.int(value(++i, word), `'${word}'`, 1);
+        break;
+      default:
+        ctx.fail(`unknown keyword '${word}'`, ConfigErrorCode.UNKNOWN_OPTION);
+    }
+  }
+  return server;
+}
