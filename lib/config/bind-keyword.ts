@@ -13,6 +13,7 @@ export function parseBind(lineCtx: KeywordContext): BindConfig[] {
   try {
     addresses = parseBindAddresses(text);
   } catch (err) {
+    /* c8 ignore next */
     if (!(err instanceof ValueError)) throw err;
     return ctx.fail(`invalid address: ${err.message}`, ConfigErrorCode.BAD_ADDRESS);
   }

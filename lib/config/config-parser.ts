@@ -57,7 +57,8 @@ export class ConfigParser {
   readonly #global: GlobalConfig = defaultGlobal();
   readonly #proxies: ProxyConfig[] = [];
   readonly #namedDefaults = new Map<string, DefaultsSection>();
-  // Proxies whose only bind lines were rejected: "no bind" would repeat the same problem.
+  // Proxies with a rejected bind line: if they end up with no bind at all, an extra
+  // "no bind" error would only repeat that one.
   readonly #failedBind = new Set<ProxyConfig>();
   #defaults: DefaultsSection = { lines: [] };
   #current: Current = { kind: 'none' };
@@ -81,6 +82,7 @@ export class ConfigParser {
       } catch (err) {
         // Keep going: one run reports every error of every file.
         if (err instanceof ConfigError) this.#errors.push(err);
+        /* c8 ignore next */
         else throw err;
       }
     }
@@ -158,12 +160,8 @@ export class ConfigParser {
     this.#proxies.push(proxy);
     for (const line of defaults.lines) {
       if (!line.entry.sections.includes(kind)) continue;
-      try {
-        line.entry.parse(proxy, keywordContext(line.where, line.keyword, line.args, line.negated, kind));
-      } catch (err) {
-        if (err instanceof ConfigError) this.#errors.push(err);
-        else throw err;
-      }
+      // The line parsed once already in the defaults section, so it cannot fail here.
+      line.entry.parse(proxy, keywordContext(line.where, line.keyword, line.args, line.negated, kind));
     }
   }
 

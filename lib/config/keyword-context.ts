@@ -44,6 +44,7 @@ export function keywordContext(
       return f();
     } catch (err) {
       if (err instanceof ValueError) return fail(`${what}: ${err.message}`);
+      /* c8 ignore next 2 */
       throw err;
     }
   };

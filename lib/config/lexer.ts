@@ -1,6 +1,7 @@
 // Splits one configuration line into words the way HAProxy does: whitespace separates,
 // `#` starts a comment, double quotes group and expand "${VAR}", single quotes group
-// literally, and a backslash escapes the next character.
+// literally, and a backslash escapes the next character. As in HAProxy, a backslash before
+// any other character is kept with it, so regular expressions such as `^/a\.b$` survive.
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import type { SourceLocation } from './types.js';
 
@@ -12,7 +13,6 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   '\\': '\\',
   '"': '"',
   "'": "'",
-  $: '$',
   r: '\r',
   n: '\n',
   t: '\t',
@@ -40,17 +40,15 @@ export function splitLine(line: string, where: SourceLocation, env: Env = proces
 
   const readEscape = (): string => {
     const c = line[i + 1];
-    if (c === undefined) return fail(ConfigErrorCode.SYNTAX, `'${keyword()}' : backslash at end of line`);
+    if (c === undefined) return fail(ConfigErrorCode.SYNTAX, `'${keyword()}' : backslash at end of line (lines cannot be continued)`);
     if (c === 'x') {
       const hex = line.slice(i + 2, i + 4);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) return fail(ConfigErrorCode.SYNTAX, `'${keyword()}' : invalid escape '\\x${hex}' (expected two hex digits)`);
       i += 4;
       return String.fromCharCode(parseInt(hex, 16));
     }
-    const out = SIMPLE_ESCAPES[c];
-    if (out === undefined) return fail(ConfigErrorCode.SYNTAX, `'${keyword()}' : unknown escape sequence '\\${c}'`);
     i += 2;
-    return out;
+    return SIMPLE_ESCAPES[c] ?? `\\${c}`;
   };
 
   const readVariable = (): string => {

@@ -12,6 +12,7 @@ export function loadConfig(files: string[], env: Env = process.env): ParseResult
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
+      /* c8 ignore next */
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       parser.addError(new ConfigError(ConfigErrorCode.UNREADABLE_FILE, { file, line: 0 }, '-f', `cannot read configuration file '${file}' (${reason})`));
       continue;

@@ -17,6 +17,7 @@ export function parseServer(lineCtx: KeywordContext): ServerConfig {
   try {
     hostPort = parseServerAddress(addr);
   } catch (err) {
+    /* c8 ignore next */
     if (!(err instanceof ValueError)) throw err;
     return ctx.fail(`invalid address '${addr}': ${err.message}`, ConfigErrorCode.BAD_ADDRESS);
   }

@@ -43,7 +43,7 @@ const BYTES_PER_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2,
 export function parseSize(text: string): number {
   const m = /^(\d+)([kmg]?)$/i.exec(text);
   if (!m) throw new ValueError(`invalid size value '${text}' (expected an integer with an optional k, m or g suffix)`);
-  const bytes = Number(m[1]) * BYTES_PER_SUFFIX[(m[2] ?? '').toLowerCase()]!;
+  const bytes = Number(m[1]) * BYTES_PER_SUFFIX[m[2]!.toLowerCase()]!;
   if (!Number.isSafeInteger(bytes)) throw new ValueError(`size value '${text}' is too large`);
   return bytes;
 }
