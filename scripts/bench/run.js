@@ -1,0 +1,199 @@
+// Side-by-side HTTP benchmark (`npm run bench`): direct to the origin, limpet, and whichever
+// of HAProxy, nginx and a plain Node keep-alive proxy are installed, on the workloads of the
+// issue, with each figure as a ratio to HAProxy in the same run.
+//
+//   node scripts/bench/run.js [--seconds 5] [--warmup 1] [--only limpet,HAProxy]
+//                             [--workloads small-ka,small-close,download-1m,upload-1m,idle]
+//                             [--idle 1000] [--json out.json]
+//
+// Needs wrk (scripts/bench/install.sh installs wrk, haproxy and nginx) and a built
+// dist/cli.js (`npx tsup`). Everything runs on 127.0.0.1 ephemeral ports; every process
+// started is killed by PID at the end.
+import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import {
+  cleanupDir, cliPath, cpuSeconds, fmt, hasWrk, parseArgs, pinning, printTable, ratio, rssKiB, runWrk, sleep, stopAll, tempDir,
+} from './common.js';
+import { contenders, startOrigin } from './proxies.js';
+
+const MIB = 1024 * 1024;
+
+export const WORKLOADS = [
+  { id: 'small-ka', title: 'small GET, keep-alive', path: '/small', connections: 50 },
+  { id: 'small-close', title: 'small GET, new connection per request', path: '/small', connections: 50, close: true },
+  { id: 'download-1m', title: '1 MiB responses, keep-alive', path: '/1m', connections: 8, payload: MIB },
+  { id: 'upload-1m', title: '1 MiB uploads, keep-alive', path: '/upload', connections: 8, uploadBytes: MIB, payload: MIB },
+];
+
+const opts = parseArgs(process.argv.slice(2), {
+  seconds: 5, warmup: 1, only: '', workloads: 'small-ka,small-close,download-1m,upload-1m,idle', idle: 1000, json: '',
+});
+
+/** Measures one workload against one running contender. */
+async function measure(c, w) {
+  if (opts.warmup > 0) await runWrk({ port: c.port, path: w.path, seconds: opts.warmup, connections: w.connections, close: w.close, uploadBytes: w.uploadBytes });
+  const cpu0 = c.pid ? cpuSeconds(c.pid) : undefined;
+  const r = await runWrk({ port: c.port, path: w.path, seconds: opts.seconds, connections: w.connections, close: w.close, uploadBytes: w.uploadBytes });
+  const cpu = c.pid ? cpuSeconds(c.pid) - cpu0 : undefined;
+  const payload = w.payload ?? 0;
+  // Payload MiB moved per second (response bodies, or upload bodies); for small GETs, the
+  // bytes wrk read (heads included).
+  const mib = payload ? (r.requests * payload) / MIB : r.bytes / MIB;
+  const errors = r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout;
+  return {
+    rps: r.requests / r.seconds,
+    p99: r.p99Ms,
+    p50: r.p50Ms,
+    mibps: mib / r.seconds,
+    cpuPct: cpu === undefined ? undefined : (cpu / r.seconds) * 100,
+    reqPerCpuS: cpu ? r.requests / cpu : undefined,
+    mibPerCpuS: cpu ? mib / cpu : undefined,
+    errors,
+    errorDetail: r.errors,
+    requests: r.requests,
+  };
+}
+
+/** Opens `n` keep-alive connections, one request each, and leaves them idle. */
+async function openIdle(port, n) {
+  const sockets = [];
+  const one = () => new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let got = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error('idle connection: no response in 5 s')); }, 5000);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('connect', () => s.write('GET /small HTTP/1.1\r\nHost: bench\r\n\r\n'));
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.endsWith('hello world\n')) { clearTimeout(timer); sockets.push(s); resolve(); }
+    });
+  });
+  for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: Math.min(100, n - i) }, one));
+  return sockets;
+}
+
+/** RSS growth per idle keep-alive client connection, in KiB. */
+async function idleMemory(c) {
+  // Warm the process first so its baseline includes code and pools, not just startup.
+  const warm = await openIdle(c.port, 50);
+  for (const s of warm) s.destroy();
+  await sleep(1000);
+  const before = rssKiB(c.pid);
+  const sockets = await openIdle(c.port, opts.idle);
+  await sleep(1500);
+  const after = rssKiB(c.pid);
+  for (const s of sockets) s.destroy();
+  await sleep(300);
+  return { before, after, perConnKiB: (after - before) / opts.idle };
+}
+
+async function main() {
+  if (!hasWrk()) {
+    console.error('wrk is not installed: run scripts/bench/install.sh (apt-get install wrk haproxy nginx)');
+    process.exit(2);
+  }
+  if (!existsSync(cliPath)) {
+    console.error(`${cliPath} is missing: run \`npx tsup\` first`);
+    process.exit(2);
+  }
+  const only = opts.only ? new Set(opts.only.split(',')) : undefined;
+  const wanted = new Set(opts.workloads.split(','));
+  const workloads = WORKLOADS.filter((w) => wanted.has(w.id));
+  const list = contenders('http').filter((c) => !only || only.has(c.name));
+  const dir = tempDir();
+  const results = {}; // results[workload][contender]
+  const idle = {};
+  const notes = [];
+  console.log(`limpet HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
+  const origin = await startOrigin();
+  try {
+    for (const entry of list) {
+      const c = await entry.start({ dir, mode: 'http', originPort: origin.port });
+      if (c.note) notes.push(`${c.name}: ${c.note}`);
+      try {
+        if (wanted.has('idle') && c.pid) {
+          idle[c.name] = await idleMemory(c);
+          console.error(`  ${c.name} idle: ${fmt(idle[c.name].perConnKiB, 2)} KiB per connection`);
+        }
+        for (const w of workloads) {
+          const r = await measure(c, w);
+          (results[w.id] ??= {})[c.name] = r;
+          console.error(`  ${c.name} ${w.id}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 2)} ms, ${fmt(r.mibps, 1)} MiB/s, cpu ${fmt(r.cpuPct)}%${r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorDetail)}` : ''}`);
+        }
+      } finally {
+        await c.stop();
+      }
+    }
+  } finally {
+    await origin.stop();
+    await stopAll();
+    cleanupDir(dir);
+  }
+
+  console.log('');
+  for (const w of workloads) {
+    const rows = results[w.id] ?? {};
+    const base = rows.HAProxy;
+    console.log(`${w.title} (${w.connections} connections; ratios to HAProxy in this run)`);
+    printTable(
+      ['proxy', 'req/s', 'p99 ms', 'MiB/s', 'proxy CPU', w.payload ? 'MiB per CPU-s' : 'req per CPU-s', 'errors'],
+      Object.entries(rows).map(([name, r]) => [
+        name,
+        fmt(r.rps) + ratio(r.rps, base?.rps),
+        fmt(r.p99, 2) + ratio(r.p99, base?.p99),
+        fmt(r.mibps, 1) + ratio(r.mibps, base?.mibps),
+        r.cpuPct === undefined ? '-' : `${fmt(r.cpuPct)}%`,
+        w.payload ? fmt(r.mibPerCpuS, 1) + ratio(r.mibPerCpuS, base?.mibPerCpuS) : fmt(r.reqPerCpuS) + ratio(r.reqPerCpuS, base?.reqPerCpuS),
+        String(r.errors),
+      ]),
+    );
+    console.log('');
+  }
+  if (Object.keys(idle).length > 0) {
+    console.log(`memory per idle keep-alive client connection (${opts.idle} connections, one request each, RSS delta / ${opts.idle})`);
+    printTable(
+      ['proxy', 'RSS before', 'RSS after', 'KiB per connection'],
+      Object.entries(idle).map(([name, m]) => [name, `${fmt(m.before / 1024, 1)} MiB`, `${fmt(m.after / 1024, 1)} MiB`, fmt(m.perConnKiB, 2) + ratio(m.perConnKiB, idle.HAProxy?.perConnKiB)]),
+    );
+    console.log('');
+  }
+  printTargets(results, idle);
+  for (const n of notes) console.log(`note: ${n}`);
+  console.log('note: throughput per proxy CPU-second = requests (or payload MiB) / proxy utime+stime from /proc/PID/stat; with two cores the load generator can saturate before a fast proxy does, so compare this column as well as the raw one.');
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ results, idle, opts }, null, 2));
+}
+
+/** The issue's targets for limpet, as ratios to HAProxy in this run. */
+function printTargets(results, idle) {
+  const l = (w) => results[w]?.limpet;
+  const h = (w) => results[w]?.HAProxy;
+  const checks = [];
+  const add = (what, value, target, ok) => checks.push([what, value === undefined ? '-' : value, target, value === undefined ? 'n/a' : ok ? 'met' : 'NOT met']);
+  const per = (w, key) => (l(w) && h(w) ? l(w)[key] / h(w)[key] : undefined);
+  const v1 = per('small-ka', 'reqPerCpuS');
+  add('small GET keep-alive, req per CPU-s', v1?.toFixed(2), '>= 0.60x', v1 >= 0.6);
+  const v2 = per('small-close', 'reqPerCpuS');
+  add('new connection per request, req per CPU-s', v2?.toFixed(2), '>= 0.50x', v2 >= 0.5);
+  for (const w of ['download-1m', 'upload-1m']) {
+    const v = per(w, 'mibPerCpuS');
+    add(`${w}, MiB per CPU-s`, v?.toFixed(2), '>= 0.80x', v >= 0.8);
+    const raw = per(w, 'mibps');
+    add(`${w}, MiB/s (raw)`, raw?.toFixed(2), '>= 0.80x', raw >= 0.8);
+  }
+  for (const w of ['small-ka', 'small-close', 'download-1m', 'upload-1m']) {
+    const v = per(w, 'p99');
+    add(`${w}, p99 latency`, v?.toFixed(2), '<= 2.00x', v <= 2);
+  }
+  const m = idle.limpet?.perConnKiB;
+  add('memory per idle client connection (KiB)', m?.toFixed(2), '<= 8 KB', m <= 8000 / 1024);
+  if (checks.every((c) => c[3] === 'n/a')) return;
+  console.log('limpet against the targets of the issue (ratio to HAProxy, same run)');
+  printTable(['target', 'limpet', 'target', 'status'], checks);
+  console.log('');
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopAll();
+  process.exit(1);
+});
