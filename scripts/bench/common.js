@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(benchDir, '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'cli.js');
+/** The limpet under test: dist/cli.js, or LIMPET_CLI (e.g. a build of another commit). */
+export const cliPath = process.env.LIMPET_CLI ? resolve(process.env.LIMPET_CLI) : join(repoRoot, 'dist', 'cli.js');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

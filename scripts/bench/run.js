@@ -7,7 +7,7 @@
 //                             [--idle 1000] [--json out.json]
 //
 // Needs wrk (scripts/bench/install.sh installs wrk, haproxy and nginx) and a built
-// dist/cli.js (`npx tsup`). Everything runs on 127.0.0.1 ephemeral ports; every process
+// dist/cli.js (`npx tsup`; LIMPET_CLI=path/to/cli.js benchmarks another build). Everything runs on 127.0.0.1 ephemeral ports; every process
 // started is killed by PID at the end.
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -104,7 +104,7 @@ async function main() {
   const results = {}; // results[workload][contender]
   const idle = {};
   const notes = [];
-  console.log(`limpet HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
+  console.log(`limpet (${cliPath}) HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
   const origin = await startOrigin();
   try {
     for (const entry of list) {
