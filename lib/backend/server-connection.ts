@@ -58,13 +58,25 @@ export class ServerConnection {
     if (this.socket.isPaused()) this.socket.resume();
   }
 
-  /** Back to the server's idle pool (most recently used first). */
+  /**
+   * Back to the server's idle pool (most recently used first), unless the pool is at the
+   * server's `pool-max-conn`, in which case the connection closes.
+   */
   park(idleTimeout: number | undefined): void {
+    this.#owner = undefined;
+    if (this.closed) return;
+    const max = this.server.config.poolMaxConn ?? -1;
+    if (max >= 0 && this.server.idle.length >= max) return this.destroy();
+    this.hold(idleTimeout);
+    this.server.idle.push(this);
+  }
+
+  /** Idle but kept out of the shared pool: only its last user may take it again (`http-reuse never`). */
+  hold(idleTimeout: number | undefined): void {
     this.#owner = undefined;
     if (this.closed) return;
     this.socket.setTimeout(idleTimeout ?? 0);
     if (this.socket.isPaused()) this.socket.resume();
-    this.server.idle.push(this);
   }
 
   detach(): void {

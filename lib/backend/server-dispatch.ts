@@ -27,8 +27,13 @@ export interface DispatchOptions {
   /** what chose `persistent` (default 'cookie') */
   persistentReason?: AssignReason;
   ctx: PickContext;
-  /** take an idle pooled connection when one exists */
-  reuse: boolean;
+  /**
+   * Which idle pooled connections this request may take (HAProxy's http-reuse): any (true or
+   * 'any'), only 'proven' ones (already reused once: `aggressive` on a first request), or none.
+   */
+  reuse: boolean | 'any' | 'proven' | 'none';
+  /** the connection this client used last, held for it alone; taken when the server matches */
+  own?: ServerConnection;
 }
 
 export class ServerDispatch implements QueuedRequest {
@@ -105,10 +110,23 @@ export class ServerDispatch implements QueuedRequest {
 
   #connect(): void {
     const server = this.#server!;
-    if (this.#opts.reuse) {
-      let conn: ServerConnection | undefined;
-      while ((conn = server.idle.pop())) {
-        if (!conn.closed) return this.#succeed(conn, true);
+    const own = this.#opts.own;
+    if (own && own.server === server && !own.closed) {
+      this.#opts.own = undefined;
+      return this.#succeed(own, true);
+    }
+    const reuse = this.#opts.reuse;
+    if (reuse !== false && reuse !== 'none') {
+      // Most recently used first: the likeliest to be still open at the server.
+      for (let i = server.idle.length - 1; i >= 0; i--) {
+        const conn = server.idle[i]!;
+        if (conn.closed) {
+          server.idle.splice(i, 1);
+          continue;
+        }
+        if (reuse === 'proven' && conn.uses < 2) continue;
+        server.idle.splice(i, 1);
+        return this.#succeed(conn, true);
       }
     }
     const socket = net.connect({ host: server.host, port: server.port });

@@ -38,6 +38,14 @@ export const GLOBAL_KEYWORDS: KeywordTable<GlobalConfig> = new Map<string, Keywo
       ctx.noArgsFrom(1);
     },
   }],
+  ['tune.http.maxhdr', {
+    sections: G,
+    parse(g, ctx) {
+      // HAProxy accepts 1..32767 header lines per message.
+      g.maxhdr = ctx.int(ctx.arg(0, 'number of headers'), 'value', 1, 32767);
+      ctx.noArgsFrom(1);
+    },
+  }],
   ['log', {
     sections: G,
     parse(g, ctx) {

@@ -62,6 +62,19 @@ function flagOption(name: FlagOption, sections: readonly SectionKind[], exclusiv
   }];
 }
 
+/** The three HTTP connection modes exclude each other; `no option X` returns to keep-alive. */
+function connMode(name: string, mode: NonNullable<ProxyConfig['httpConnMode']>): [string, P] {
+  return [`option ${name}`, {
+    sections: ALL,
+    negatable: true,
+    parse(p, ctx) {
+      ctx.noArgsFrom(0);
+      if (!ctx.negated) p.httpConnMode = mode;
+      else if (p.httpConnMode === mode) p.httpConnMode = 'keep-alive';
+    },
+  }];
+}
+
 function parseHttpchk(p: ProxyConfig, ctx: KeywordContext): void {
   if (ctx.negated) {
     ctx.noArgsFrom(0);
@@ -138,5 +151,19 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   flagOption('httplog', FE, 'tcplog'),
   flagOption('tcplog', FE, 'httplog'),
   flagOption('forwardfor', ALL),
+  ['http-reuse', {
+    sections: BE,
+    parse(p, ctx) {
+      const mode = ctx.arg(0, "mode ('never', 'safe', 'aggressive' or 'always')");
+      if (mode !== 'never' && mode !== 'safe' && mode !== 'aggressive' && mode !== 'always') {
+        return ctx.fail(`unknown mode '${mode}' (expected 'never', 'safe', 'aggressive' or 'always')`);
+      }
+      p.httpReuse = mode;
+      ctx.noArgsFrom(1);
+    },
+  }],
+  connMode('http-keep-alive', 'keep-alive'),
+  connMode('http-server-close', 'server-close'),
+  connMode('httpclose', 'close'),
   ['option httpchk', { sections: BE, negatable: true, parse: parseHttpchk }],
 ]);

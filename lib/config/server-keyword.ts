@@ -67,6 +67,9 @@ export function parseServer(lineCtx: KeywordContext): ServerConfig {
       case 'id':
         server.id = ctx.int(value(++i, word), `'${word}'`, 1);
         break;
+      case 'pool-max-conn':
+        server.poolMaxConn = ctx.int(value(++i, word), `'${word}'`, -1);
+        break;
       default:
         ctx.fail(`unknown keyword '${word}'`, ConfigErrorCode.UNKNOWN_OPTION);
     }

@@ -67,6 +67,8 @@ export interface ServerConfig {
   backup: boolean;
   disabled: boolean;
   id?: number;
+  /** `pool-max-conn`: idle keep-alive connections kept for reuse (-1, the default: no limit) */
+  poolMaxConn?: number;
   where: SourceLocation;
 }
 
@@ -113,6 +115,10 @@ export interface ProxyConfig {
   maxconn?: number;
   retries: number; // default 3
   options: ProxyOptions;
+  /** `http-reuse`: which requests may take an idle server connection (default 'safe') */
+  httpReuse?: 'never' | 'safe' | 'aggressive' | 'always';
+  /** `option http-keep-alive` / `http-server-close` / `httpclose`: the last one written wins */
+  httpConnMode?: 'keep-alive' | 'server-close' | 'close';
   logs: LogTarget[];
 }
 
@@ -120,6 +126,8 @@ export interface GlobalConfig {
   maxconn?: number;
   nbthread: number; // 1 until limpet runs on several cores
   bufsize: number; // tune.bufsize, default 16384
+  /** tune.http.maxhdr: most header lines in a message (default 101) */
+  maxhdr?: number;
   logs: LogTarget[];
 }
 

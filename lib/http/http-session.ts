@@ -2,15 +2,19 @@
 // forward the head (edited only where needed) and the body as raw bytes, relay the response
 // the same way, then keep the client connection alive for the next request. Requests on one
 // connection are served one at a time, in order; pipelined bytes wait in the input buffer.
+// Each side's connection is managed apart, as in HAProxy: the client may keep its connection
+// while the server's closes, and the reverse; Connection and the other hop-by-hop fields are
+// rewritten per side.
 import type net from 'node:net';
 import type { Backend } from '../backend/backend.js';
 import type { ServerConnection, ServerConnectionOwner } from '../backend/server-connection.js';
-import { ServerDispatch, type DispatchSuccess } from '../backend/server-dispatch.js';
+import { ServerDispatch, type DispatchOptions, type DispatchSuccess } from '../backend/server-dispatch.js';
 import type { Server } from '../backend/server.js';
 import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup } from '../persist/cookie-persistence.js';
 import { errorResponse } from './error-pages.js';
+import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
 import { findHeadEnd, HttpParseError, MessageParser, type ParsedHead } from './parser.js';
 
@@ -19,6 +23,8 @@ export interface HttpFrontend {
   config: ProxyConfig;
   defaultBackend: Backend | undefined;
   bufsize: number;
+  /** tune.http.maxhdr (default 101) */
+  maxhdr?: number;
   timeouts: Timeouts;
   log: Logger;
   /** called once when the session has fully closed */
@@ -31,17 +37,28 @@ interface Transaction {
   head: MessageHead;
   parsed: ParsedHead;
   method: string;
+  /** the client asked to keep its connection (llhttp's reading of version and Connection) */
   keepAlive: boolean;
+  /** the client speaks HTTP/1.0: no chunked, no 1xx, keep-alive only when asked */
+  http10: boolean;
   reqBody: BodyFraming;
   reqBodyDone: boolean;
   /** the head as sent to the server, kept to replay on a stale pooled connection */
   outHead: Buffer;
-  /** request bytes sent so far after the head; a replay is only possible while this is 0 */
+  /** body bytes sent on a reused connection, kept (up to tune.bufsize) to replay them */
+  sentBody: Buffer[] | undefined;
+  sentBodyBytes: number;
+  /** request bytes sent after the head on this attempt */
   bodyBytesSent: number;
   backend: Backend;
+  /** HAProxy's http-server-close / httpclose: the server connection closes after this request */
+  serverClose: boolean;
+  /** HAProxy's httpclose: the client connection closes after this request */
+  clientClose: boolean;
   cookie: CookieLookup;
   dispatch?: ServerDispatch;
   conn?: ServerConnection;
+  reused: boolean;
   server?: Server;
   direct: boolean;
   resHeadBuf: Buffer | undefined;
@@ -49,6 +66,10 @@ interface Transaction {
   resBody: BodyFraming | undefined;
   resDone: boolean;
   resKeepAlive: boolean;
+  /** what the response head told the client about its connection */
+  clientKeepAlive: boolean;
+  /** a chunked response to an HTTP/1.0 client: forwarded decoded, delimited by close */
+  dechunk: boolean;
   /** the server sent bytes beyond the response: its connection cannot be reused */
   serverTainted: boolean;
   upgrade: boolean;
@@ -57,6 +78,8 @@ interface Transaction {
 }
 
 const EMPTY = Buffer.alloc(0);
+const CR = 13;
+const LF = 10;
 
 export class HttpSession implements ServerConnectionOwner {
   #client: net.Socket;
@@ -67,19 +90,25 @@ export class HttpSession implements ServerConnectionOwner {
   #tx: Transaction | undefined;
   #requests = 0;
   #headTimer: NodeJS.Timeout | undefined;
+  /** the head timer runs for an idle keep-alive connection (not yet for a started request) */
+  #headTimerIdle = false;
   #clientEnded = false;
+  #stopping = false;
   #closed = false;
   #tunnel = false;
   #clientPausedForServer = false;
   #serverPausedForClient = false;
+  /** `http-reuse never`: this client's idle server connection, kept for it alone */
+  #ownConn: ServerConnection | undefined;
   readonly remoteAddress: string;
 
-  constructor(client: net.Socket, fe: HttpFrontend) {
+  /** `opts.remoteAddress`: the client's address when a PROXY header gave it (accept-proxy) */
+  constructor(client: net.Socket, fe: HttpFrontend, opts: { remoteAddress?: string | undefined } = {}) {
     this.#client = client;
     this.#fe = fe;
     this.#reqParser = new MessageParser('request');
     this.#resParser = new MessageParser('response');
-    this.remoteAddress = client.remoteAddress ?? '';
+    this.remoteAddress = opts.remoteAddress ?? client.remoteAddress ?? '';
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.#onClientData(chunk));
     client.on('end', () => this.#onClientEnd());
@@ -90,13 +119,13 @@ export class HttpSession implements ServerConnectionOwner {
       client.setTimeout(fe.timeouts.client);
       client.on('timeout', () => this.#onClientTimeout());
     }
-    this.#armHeadTimer(fe.timeouts.httpRequest ?? fe.timeouts.client, true);
+    this.#armHeadTimer(fe.timeouts.httpRequest ?? fe.timeouts.client, false);
   }
 
   /** Stop accepting new requests on this connection; close it now if it is idle. */
   shutdown(): void {
+    this.#stopping = true;
     if (!this.#tx) this.#close();
-    else this.#clientEnded = true;
   }
 
   get idle(): boolean {
@@ -111,23 +140,42 @@ export class HttpSession implements ServerConnectionOwner {
       if (conn && !conn.socket.write(chunk)) this.#pauseClient();
       return;
     }
-    this.#in = this.#in.length === 0 ? chunk : Buffer.concat([this.#in, chunk]);
+    const wasEmpty = this.#in.length === 0;
+    this.#in = wasEmpty ? chunk : Buffer.concat([this.#in, chunk]);
     const tx = this.#tx;
-    if (!tx) return this.#readHead();
+    if (!tx) {
+      // The first byte of a request after an idle keep-alive wait: `timeout http-request` now.
+      if (wasEmpty && this.#headTimerIdle) this.#armHeadTimer(this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, false);
+      return this.#readHead();
+    }
     if (tx.conn && !tx.reqBodyDone) return this.#pumpRequestBody(tx);
     // Waiting for a server, or pipelined bytes behind a request: bound what we hold.
     if (this.#in.length > this.#fe.bufsize) this.#pauseClient();
   }
 
+  /** HAProxy keeps tune.maxrewrite (1024, at most half the buffer) free for head edits. */
+  get #maxHead(): number {
+    const bufsize = this.#fe.bufsize;
+    return bufsize - Math.min(1024, bufsize >> 1);
+  }
+
   #readHead(): void {
     while (!this.#tx && !this.#closed) {
-      if (this.#in.length === 0) return;
-      const end = findHeadEnd(this.#in);
-      if (end === -1) {
-        if (this.#in.length > this.#fe.bufsize) this.#reject(400, 'request head larger than tune.bufsize');
+      // RFC 9112 2.2: empty lines before a request line are ignored (some clients send a CRLF after a body).
+      let skip = 0;
+      while (skip < this.#in.length && (this.#in[skip] === CR || this.#in[skip] === LF)) skip++;
+      if (skip > 0) this.#in = this.#in.subarray(skip);
+      if (this.#in.length === 0) {
+        if (this.#clientEnded) this.#endClient();
         return;
       }
-      if (end > this.#fe.bufsize) return this.#reject(400, 'request head larger than tune.bufsize');
+      const end = findHeadEnd(this.#in);
+      if (end === -1) {
+        if (this.#in.length > this.#maxHead) this.#reject(400, 'request head larger than tune.bufsize');
+        else if (this.#clientEnded) this.#reject(400, 'client closed with a partial request');
+        return;
+      }
+      if (end > this.#maxHead) return this.#reject(400, 'request head larger than tune.bufsize');
       const rawHead = this.#in.subarray(0, end);
       this.#in = this.#in.subarray(end);
       let parsed: ParsedHead;
@@ -137,8 +185,11 @@ export class HttpSession implements ServerConnectionOwner {
         const why = err instanceof HttpParseError ? err.message : String(err);
         return this.#reject(400, `invalid request: ${why}`);
       }
+      const head = new MessageHead(rawHead);
+      const problem = requestHeadProblem(head, parsed, this.#fe.maxhdr ?? DEFAULT_MAXHDR);
+      if (problem) return this.#reject(400, `invalid request: ${problem}`);
       this.#clearHeadTimer();
-      this.#startTransaction(new MessageHead(rawHead), parsed);
+      this.#startTransaction(head, parsed);
     }
   }
 
@@ -148,10 +199,20 @@ export class HttpSession implements ServerConnectionOwner {
     const method = parsed.method ?? 'GET';
     const reqBody = requestFraming(head);
     if (!backend) return this.#reject(503, 'no backend');
+    const modes = [this.#fe.config.httpConnMode, backend.config.httpConnMode];
+    const clientClose = modes.includes('close');
+    const serverClose = clientClose || modes.includes('server-close');
     const cookieCfg = backend.config.cookie;
     const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers) : { state: 'N' };
+    const http10 = parsed.versionMinor === 0;
+    const upgrade = parsed.upgrade && method !== 'CONNECT';
     const edit = new HeadEdit(head);
+    for (const h of hopByHopLines(head, upgrade ? 'upgrade' : undefined)) edit.drop(h);
     if (cookieCfg) editRequestCookie(cookieCfg, head, edit);
+    // Say what we want of the server connection, whatever the client said of its own.
+    if (upgrade) edit.append('Connection: upgrade');
+    else if (serverClose) edit.append('Connection: close');
+    else if (http10) edit.append('Connection: keep-alive');
     if (backend.config.options.forwardfor || this.#fe.config.options.forwardfor) {
       edit.append(`X-Forwarded-For: ${clientIp(this.remoteAddress)}`);
     }
@@ -160,18 +221,26 @@ export class HttpSession implements ServerConnectionOwner {
       parsed,
       method,
       keepAlive: parsed.shouldKeepAlive,
+      http10,
       reqBody,
       reqBodyDone: reqBody.kind === 'none',
       outHead: edit.toBuffer(),
+      sentBody: undefined,
+      sentBodyBytes: 0,
       bodyBytesSent: 0,
       backend,
+      serverClose,
+      clientClose,
       cookie,
+      reused: false,
       direct: cookie.state === 'V',
       resHeadBuf: undefined,
       resStarted: false,
       resBody: undefined,
       resDone: false,
       resKeepAlive: false,
+      clientKeepAlive: false,
+      dechunk: false,
       serverTainted: false,
       upgrade: parsed.upgrade,
     };
@@ -186,14 +255,35 @@ export class HttpSession implements ServerConnectionOwner {
     });
   }
 
-  #dispatch(tx: Transaction, reuse: boolean): void {
+  /** Which idle connections this request may take, following `http-reuse` (HAProxy's meaning). */
+  #reuseFor(tx: Transaction, allowed: boolean): Pick<DispatchOptions, 'reuse' | 'own'> {
+    if (!allowed || tx.serverClose) return { reuse: 'none' };
+    const first = this.#requests === 1;
+    switch (tx.backend.config.httpReuse ?? 'safe') {
+      case 'never': {
+        const own = this.#ownConn;
+        this.#ownConn = undefined;
+        return own ? { reuse: 'none', own } : { reuse: 'none' };
+      }
+      case 'safe':
+        // A first request goes on a fresh connection, so a server closing an idle one can
+        // only ever hurt a request that the client knows it may retry.
+        return { reuse: first ? 'none' : 'any' };
+      case 'aggressive':
+        return { reuse: first ? 'proven' : 'any' };
+      case 'always':
+        return { reuse: 'any' };
+    }
+  }
+
+  #dispatch(tx: Transaction, reuseAllowed: boolean): void {
     const dispatch = new ServerDispatch(
       tx.backend,
       {
         persistent: tx.cookie.server ?? tx.stickServer,
         persistentReason: tx.cookie.server ? 'cookie' : 'stick',
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
-        reuse,
+        ...this.#reuseFor(tx, reuseAllowed),
       },
       {
         connected: (r) => this.#onConnected(tx, r),
@@ -217,22 +307,41 @@ export class HttpSession implements ServerConnectionOwner {
     tx.dispatch = undefined;
     tx.conn = r.conn;
     tx.server = r.server;
+    tx.reused = r.reused;
+    tx.bodyBytesSent = 0;
     if (r.reason !== 'cookie') tx.direct = false;
     r.conn.attach(this, tx.backend.timeouts.server);
     tx.backend.stick?.storeRequest({ src: clientIp(this.remoteAddress), request: tx.head }, r.server);
+    const replay = tx.sentBody;
+    // Keep what is sent on a reused connection: if the server closed it meanwhile, it is replayed.
+    tx.sentBody = r.reused ? [] : undefined;
+    tx.sentBodyBytes = 0;
+    // Validate the body bytes already here before anything goes out: a malformed chunk must
+    // not reach the server behind a head it would then wait on.
+    const body = tx.reqBodyDone ? EMPTY : this.#takeRequestBody(tx);
+    if (body === undefined) return;
     const socket = r.conn.socket;
     socket.cork();
     socket.write(tx.outHead);
-    if (!tx.reqBodyDone) this.#pumpRequestBody(tx);
+    if (replay) for (const b of replay) this.#sendBody(tx, b);
+    if (body.length > 0) this.#sendBody(tx, body);
     socket.uncork();
     if (this.#fe.log.debugEnabled) {
       this.#fe.log.debug(`${this.remoteAddress} ${tx.head.startLine} -> ${tx.backend.name}/${r.server.name} (${r.reason}${r.reused ? ', reused' : ''})`);
     }
+    this.#afterRequestBody(tx);
   }
 
   /** Moves request body bytes from the input buffer to the server, framed as declared. */
   #pumpRequestBody(tx: Transaction): void {
-    const socket = tx.conn!.socket;
+    const body = this.#takeRequestBody(tx);
+    if (body === undefined) return;
+    if (body.length > 0) this.#sendBody(tx, body);
+    this.#afterRequestBody(tx);
+  }
+
+  /** The next slice of the request body in the input buffer; undefined when it was malformed (handled). */
+  #takeRequestBody(tx: Transaction): Buffer | undefined {
     const body = tx.reqBody;
     let take = 0;
     if (body.kind === 'length') {
@@ -240,23 +349,35 @@ export class HttpSession implements ServerConnectionOwner {
       body.remaining -= take;
       if (body.remaining === 0) tx.reqBodyDone = true;
     } else if (body.kind === 'chunked') {
-      if (this.#in.length === 0) return;
+      if (this.#in.length === 0) return EMPTY;
       try {
         const p = this.#reqParser.feedChunked(this.#in);
         take = p.consumed;
         if (p.done) tx.reqBodyDone = true;
       } catch (err) {
-        // The head already went to the server; a malformed body must not follow it.
         this.#fe.log.debug(`invalid request body: ${(err as Error).message}`);
-        return this.#abort(tx, 400);
+        this.#abort(tx, 400);
+        return undefined;
       }
     }
-    if (take > 0) {
-      const chunk = this.#in.subarray(0, take);
-      this.#in = this.#in.subarray(take);
-      tx.bodyBytesSent += take;
-      if (!socket.write(chunk)) this.#pauseClient();
+    if (take === 0) return EMPTY;
+    const chunk = this.#in.subarray(0, take);
+    this.#in = this.#in.subarray(take);
+    return chunk;
+  }
+
+  #sendBody(tx: Transaction, chunk: Buffer): void {
+    const conn = tx.conn!;
+    tx.bodyBytesSent += chunk.length;
+    if (tx.sentBody) {
+      tx.sentBodyBytes += chunk.length;
+      if (tx.sentBodyBytes > this.#fe.bufsize) tx.sentBody = undefined; // too much to keep: no replay
+      else tx.sentBody.push(chunk);
     }
+    if (!conn.socket.write(chunk)) this.#pauseClient();
+  }
+
+  #afterRequestBody(tx: Transaction): void {
     if (tx.reqBodyDone && tx.resDone) this.#finish(tx);
     else if (tx.reqBodyDone && this.#in.length > this.#fe.bufsize) this.#pauseClient();
   }
@@ -287,9 +408,10 @@ export class HttpSession implements ServerConnectionOwner {
       const buf = tx.resHeadBuf;
       const end = findHeadEnd(buf);
       if (end === -1) {
-        if (buf.length > this.#fe.bufsize) this.#serverFailed(tx, 502, 'response head larger than tune.bufsize');
+        if (buf.length > this.#maxHead) this.#serverFailed(tx, 502, 'response head larger than tune.bufsize');
         return;
       }
+      if (end > this.#maxHead) return this.#serverFailed(tx, 502, 'response head larger than tune.bufsize');
       const rawHead = buf.subarray(0, end);
       const rest = buf.subarray(end);
       let parsed: ParsedHead;
@@ -298,30 +420,40 @@ export class HttpSession implements ServerConnectionOwner {
       } catch (err) {
         return this.#serverFailed(tx, 502, `invalid response: ${(err as Error).message}`);
       }
+      const head = new MessageHead(rawHead);
+      const problem = responseHeadProblem(head, parsed, this.#fe.maxhdr ?? DEFAULT_MAXHDR);
+      if (problem) return this.#serverFailed(tx, 502, `invalid response: ${problem}`);
       const status = parsed.statusCode ?? 0;
       if (status >= 100 && status < 200 && status !== 101) {
-        // Interim responses (100 Continue, 103 Early Hints) pass through as they are.
-        tx.resStarted = true;
-        this.#client.write(rawHead);
+        // Interim responses (100 Continue, 103 Early Hints) pass through, except to HTTP/1.0
+        // clients, which cannot receive them (RFC 9110 15.2).
+        if (!tx.http10) {
+          tx.resStarted = true;
+          this.#client.write(rawHead);
+        }
         tx.resHeadBuf = rest;
         continue;
       }
       tx.resHeadBuf = undefined;
-      const head = new MessageHead(rawHead);
       if (status === 101) {
-        if (!tx.upgrade) return this.#serverFailed(tx, 502, '101 without an upgrade request');
-        return this.#startTunnel(tx, head, rest);
+        if (!tx.upgrade || tx.method === 'CONNECT') return this.#serverFailed(tx, 502, '101 without an upgrade request');
+        return this.#startTunnel(tx, head, rest, true);
       }
+      if (tx.method === 'CONNECT' && status >= 200 && status < 300) return this.#startTunnel(tx, head, rest, false);
       if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head }, head, tx.server);
       tx.resBody = responseFraming(head, status, tx.method);
       tx.resKeepAlive = parsed.shouldKeepAlive && tx.resBody.kind !== 'close';
+      tx.dechunk = tx.http10 && tx.resBody.kind === 'chunked';
       const edit = new HeadEdit(head);
+      for (const h of hopByHopLines(head)) edit.drop(h);
+      if (tx.dechunk) for (const h of head.headers) if (h.name === 'transfer-encoding') edit.drop(h);
       const cookieCfg = tx.backend.config.cookie;
       if (cookieCfg && tx.server) {
         editResponseCookie(cookieCfg, head, edit, { server: tx.server, direct: tx.direct, method: tx.method });
       }
-      const clientKeepAlive = this.#clientKeepAlive(tx);
-      editConnection(head, edit, clientKeepAlive, tx.parsed.versionMinor === 0);
+      tx.clientKeepAlive = this.#clientKeepAlive(tx);
+      if (!tx.clientKeepAlive && !tx.http10) edit.append('Connection: close');
+      if (tx.clientKeepAlive && tx.http10) edit.append('Connection: keep-alive');
       tx.resStarted = true;
       this.#client.cork();
       this.#client.write(edit.toBuffer());
@@ -349,10 +481,13 @@ export class HttpSession implements ServerConnectionOwner {
       } else body.remaining -= chunk.length;
     } else if (body.kind === 'chunked') {
       try {
-        const p = this.#resParser.feedChunked(chunk);
+        let blocked = false;
+        const sink = tx.dechunk ? (payload: Buffer) => void (this.#client.write(payload) || (blocked = true)) : undefined;
+        const p = this.#resParser.feedChunked(chunk, sink);
         if (p.consumed < chunk.length) tx.serverTainted = true;
-        out = chunk.subarray(0, p.consumed);
+        out = tx.dechunk ? EMPTY : chunk.subarray(0, p.consumed);
         done = p.done;
+        if (blocked) this.#pauseServer(tx);
       } catch (err) {
         // A malformed chunk from the server: the client must not get it as if valid.
         this.#fe.log.debug(`invalid response body from server: ${(err as Error).message}`);
@@ -398,14 +533,15 @@ export class HttpSession implements ServerConnectionOwner {
   }
 
   #serverGone(tx: Transaction, why: string): void {
-    // A pooled connection the server had already closed: replay once on a fresh connection,
-    // which is safe because the server saw nothing of this request's body.
-    if (!tx.resStarted && tx.resHeadBuf === undefined && tx.conn && tx.conn.uses > 1 && tx.bodyBytesSent === 0) {
+    // A pooled connection the server had closed while idle: replay on a fresh connection,
+    // which is safe because the server answered nothing and we still hold what was sent.
+    if (!tx.resStarted && tx.resHeadBuf === undefined && tx.conn && tx.reused && tx.sentBody && (tx.reqBodyDone || tx.bodyBytesSent === tx.sentBodyBytes)) {
       const conn = tx.conn;
       tx.conn = undefined;
       conn.destroy();
       tx.server?.release();
       tx.server = undefined;
+      this.#fe.log.debug(`${tx.backend.name}: ${why} on a reused connection, sending the request again`);
       this.#dispatch(tx, false);
       return;
     }
@@ -421,13 +557,12 @@ export class HttpSession implements ServerConnectionOwner {
 
   #responseDone(tx: Transaction): void {
     tx.resDone = true;
-    if (tx.reqBodyDone) this.#finish(tx);
-    else {
+    if (!tx.reqBodyDone) {
       // The server answered before the request body ended: neither side can be reused.
-      tx.keepAlive = false;
+      tx.clientKeepAlive = false;
       tx.resKeepAlive = false;
-      this.#finish(tx);
     }
+    this.#finish(tx);
   }
 
   #finish(tx: Transaction): void {
@@ -435,34 +570,39 @@ export class HttpSession implements ServerConnectionOwner {
     const conn = tx.conn;
     if (conn) {
       conn.detach();
-      if (tx.resKeepAlive && tx.reqBodyDone && !tx.serverTainted && !conn.closed) conn.park(tx.backend.timeouts.httpKeepAlive ?? tx.backend.timeouts.server);
-      else conn.destroy();
+      const reusable = tx.resKeepAlive && tx.reqBodyDone && !tx.serverTainted && !tx.serverClose && !conn.closed;
+      const idleTimeout = tx.backend.timeouts.httpKeepAlive ?? tx.backend.timeouts.server ?? 5000;
+      if (!reusable) conn.destroy();
+      else if ((tx.backend.config.httpReuse ?? 'safe') === 'never') {
+        this.#ownConn?.destroy();
+        this.#ownConn = conn;
+        conn.hold(idleTimeout);
+      } else conn.park(idleTimeout);
     }
     if (this.#serverPausedForClient) this.#serverPausedForClient = false;
     tx.server?.release();
     tx.conn = undefined;
     tx.server = undefined;
-    const keepAlive = this.#clientKeepAlive(tx) && tx.reqBodyDone;
     this.#tx = undefined;
-    if (!keepAlive) {
-      this.#client.end();
-      this.#closeSoon();
+    if (!tx.clientKeepAlive || !tx.reqBodyDone) {
+      this.#endClient();
       return;
     }
     this.#resumeClient();
-    this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, false);
-    if (this.#in.length > 0) this.#readHead();
+    this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
+    this.#readHead();
   }
 
   #clientKeepAlive(tx: Transaction): boolean {
-    if (!tx.keepAlive || this.#clientEnded) return false;
-    if (tx.resBody?.kind === 'close') return false;
-    return true;
+    if (!tx.keepAlive || tx.clientClose || this.#stopping) return false;
+    // A half-closed client gets its pipelined requests answered, and the last one closes.
+    if (this.#clientEnded && this.#in.length === 0) return false;
+    return tx.resBody?.kind !== 'close' && !tx.dechunk;
   }
 
-  // ---- tunnel (101 Switching Protocols) -----------------------------------------------------
+  // ---- tunnel (101 Switching Protocols, or a 2xx answer to CONNECT) --------------------------
 
-  #startTunnel(tx: Transaction, head: MessageHead, rest: Buffer): void {
+  #startTunnel(tx: Transaction, head: MessageHead, rest: Buffer, upgrade: boolean): void {
     this.#tunnel = true;
     tx.resStarted = true;
     const conn = tx.conn!;
@@ -472,12 +612,15 @@ export class HttpSession implements ServerConnectionOwner {
       this.#client.setTimeout(tunnelTimeout);
     }
     const edit = new HeadEdit(head);
+    for (const h of hopByHopLines(head, upgrade ? 'upgrade' : undefined)) edit.drop(h);
+    if (upgrade) edit.append('Connection: upgrade');
     this.#client.write(edit.toBuffer());
     if (rest.length > 0) this.#client.write(rest);
     if (this.#in.length > 0) {
       conn.socket.write(this.#in);
       this.#in = EMPTY;
     }
+    if (this.#clientEnded) conn.socket.end();
     this.#resumeClient();
   }
 
@@ -490,23 +633,22 @@ export class HttpSession implements ServerConnectionOwner {
       tx?.conn?.socket.end();
       return;
     }
-    if (!tx) {
-      // A FIN with a partial head: HAProxy answers 400; an idle keep-alive connection just closes.
-      if (this.#in.length > 0) return this.#reject(400, 'client closed with a partial request');
-      return this.#close();
-    }
+    if (!tx) return this.#readHead();
     if (!tx.reqBodyDone) return this.#abort(tx);
-    // The request is complete: answer it, then close.
+    // The request is complete: answer it (and any pipelined after it), then close.
   }
 
   #onClientTimeout(): void {
     const tx = this.#tx;
     if (this.#tunnel) return;
     if (!tx) {
-      if (this.#fe.timeouts.httpRequest === undefined) this.#reject(408, 'timeout client');
+      if (this.#fe.timeouts.httpRequest === undefined) {
+        if (this.#in.length > 0 || this.#requests === 0) this.#reject(408, 'timeout client');
+        else this.#close();
+      }
       return;
     }
-    if (!tx.reqBodyDone || this.#client.writableNeedDrain) this.#abort(tx);
+    if (!tx.reqBodyDone || this.#client.writableNeedDrain) this.#abort(tx, 408);
   }
 
   #onClientDrain(): void {
@@ -538,14 +680,16 @@ export class HttpSession implements ServerConnectionOwner {
     }
   }
 
-  #armHeadTimer(ms: number | undefined, firstRequest: boolean): void {
+  /** `idle`: waiting for the next request on a kept-alive connection, which then closes quietly. */
+  #armHeadTimer(ms: number | undefined, idle: boolean): void {
     this.#clearHeadTimer();
+    this.#headTimerIdle = idle;
     if (ms === undefined) return;
     this.#headTimer = setTimeout(() => {
       this.#headTimer = undefined;
       if (this.#tx || this.#closed) return;
       // An idle keep-alive connection closes quietly; a started or first request gets 408.
-      if (this.#in.length > 0 || (firstRequest && this.#requests === 0)) this.#reject(408, 'timeout http-request');
+      if (this.#in.length > 0 || this.#requests === 0) this.#reject(408, 'timeout http-request');
       else this.#close();
     }, ms);
   }
@@ -562,11 +706,12 @@ export class HttpSession implements ServerConnectionOwner {
     if (this.#closed) return;
     this.#fe.log.debug(`${this.remoteAddress}: ${status} (${why})`);
     const tx = this.#tx;
-    if (tx) this.#releaseServerSide(tx, false);
+    if (tx) this.#releaseServerSide(tx);
     this.#tx = undefined;
     this.#in = EMPTY;
     this.#clearHeadTimer();
     this.#client.removeAllListeners('data');
+    this.#resumeClient();
     this.#client.end(errorResponse(status));
     this.#closeSoon();
   }
@@ -574,17 +719,16 @@ export class HttpSession implements ServerConnectionOwner {
   /** Something broke after the response started: both sides are cut. */
   #abort(tx: Transaction, status?: number): void {
     if (status !== undefined && !tx.resStarted) return this.#reject(status, 'aborted');
-    this.#releaseServerSide(tx, false);
+    this.#releaseServerSide(tx);
     this.#tx = undefined;
     this.#close();
   }
 
-  #releaseServerSide(tx: Transaction, reusable: boolean): void {
+  #releaseServerSide(tx: Transaction): void {
     tx.dispatch?.cancel();
     tx.dispatch = undefined;
     if (tx.conn) {
-      if (reusable) tx.conn.park(undefined);
-      else tx.conn.destroy();
+      tx.conn.destroy();
       tx.conn = undefined;
     }
     if (tx.server) {
@@ -593,8 +737,17 @@ export class HttpSession implements ServerConnectionOwner {
     }
   }
 
+  /** Ends the client connection after what was written, then frees everything. */
+  #endClient(): void {
+    this.#clearHeadTimer();
+    this.#client.end();
+    this.#closeSoon();
+  }
+
   /** Gives a half-closed client a moment to read what was sent, then frees everything. */
   #closeSoon(): void {
+    this.#ownConn?.destroy();
+    this.#ownConn = undefined;
     const t = setTimeout(() => this.#close(), 5000);
     t.unref();
     this.#client.once('close', () => clearTimeout(t));
@@ -612,8 +765,10 @@ export class HttpSession implements ServerConnectionOwner {
     this.#resParser.destroy();
     this.#clearHeadTimer();
     const tx = this.#tx;
-    if (tx) this.#releaseServerSide(tx, false);
+    if (tx) this.#releaseServerSide(tx);
     this.#tx = undefined;
+    this.#ownConn?.destroy();
+    this.#ownConn = undefined;
     this.#in = EMPTY;
     this.#client.destroy();
     this.#fe.onClose(this);
@@ -643,30 +798,6 @@ function responseFraming(head: MessageHead, status: number, method: string): Bod
     return n > 0 ? { kind: 'length', remaining: n } : { kind: 'none' };
   }
   return { kind: 'close' };
-}
-
-/**
- * Makes the response's Connection header say what limpet will do with the client connection,
- * which may differ from what the server does with its own (HAProxy manages each side apart).
- */
-function editConnection(head: MessageHead, edit: HeadEdit, keepAlive: boolean, http10Client: boolean): void {
-  let hasClose = false;
-  let hasKeepAlive = false;
-  for (const h of head.headers) {
-    if (h.name !== 'connection') continue;
-    const tokens = head.value(h).toLowerCase().split(',').map((t) => t.trim()).filter(Boolean);
-    const others = tokens.filter((t) => t !== 'close' && t !== 'keep-alive');
-    const wrong = keepAlive ? tokens.includes('close') : tokens.includes('keep-alive');
-    if (wrong) {
-      if (others.length === 0) edit.drop(h);
-      else edit.replace(h, `Connection: ${others.join(', ')}`);
-    } else {
-      hasClose ||= tokens.includes('close');
-      hasKeepAlive ||= tokens.includes('keep-alive');
-    }
-  }
-  if (!keepAlive && !hasClose && !http10Client) edit.append('Connection: close');
-  if (keepAlive && http10Client && !hasKeepAlive) edit.append('Connection: keep-alive');
 }
 
 /** The target of a request line: `GET /a?b HTTP/1.1` gives `/a?b`. */

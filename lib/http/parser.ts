@@ -85,9 +85,14 @@ export class MessageParser {
     return this.#head;
   }
 
-  /** Feeds chunked body bytes after parseHead(); reports how many belong to this message. */
-  feedChunked(data: Uint8Array): ChunkedProgress {
+  /**
+   * Feeds chunked body bytes after parseHead(); reports how many belong to this message.
+   * With `sink`, the decoded payload is handed over too (for an HTTP/1.0 peer, which cannot
+   * read chunked); without it llhttp copies nothing.
+   */
+  feedChunked(data: Uint8Array, sink?: (payload: Buffer) => void): ChunkedProgress {
     if (this.#complete) return { consumed: 0, done: true };
+    this.#parser.onBody = sink ? (d) => (sink(Buffer.from(d.buffer, d.byteOffset, d.byteLength)), 0) : undefined;
     const rc = this.#parser.execute(data);
     if (rc === HPE_OK) return { consumed: data.length, done: this.#complete };
     if (rc === HPE_PAUSED) {

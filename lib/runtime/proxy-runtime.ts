@@ -73,6 +73,7 @@ export class ProxyRuntime {
       config: p,
       defaultBackend: backend,
       bufsize: this.#config.global.bufsize,
+      maxhdr: this.#config.global.maxhdr,
       timeouts: p.timeouts,
       log: this.#log,
       onClose,
