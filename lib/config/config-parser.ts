@@ -6,7 +6,8 @@ import { defaultGlobal, GLOBAL_KEYWORDS } from './global-keywords.js';
 import { keywordContext, type Keyword, type KeywordTable, type SectionKind } from './keyword-context.js';
 import { splitLine, type Env } from './lexer.js';
 import { newProxy, PROXY_KEYWORDS } from './proxy-keywords.js';
-import type { Config, GlobalConfig, ProxyConfig, ProxyKind, SourceLocation } from './types.js';
+import { newRedis, REDIS_KEYWORDS } from './redis-section.js';
+import type { Config, GlobalConfig, ProxyConfig, ProxyKind, RedisConfig, SourceLocation } from './types.js';
 import { validateConfig } from './validate-config.js';
 
 /** A parsed line; defaults lines are kept so they can be replayed into each proxy that inherits them. */
@@ -30,7 +31,8 @@ type Current =
   | { kind: 'skip' }
   | { kind: 'global' }
   | { kind: 'defaults'; section: DefaultsSection; scratch: ProxyConfig }
-  | { kind: 'proxy'; proxy: ProxyConfig };
+  | { kind: 'proxy'; proxy: ProxyConfig }
+  | { kind: 'redis'; redis: RedisConfig };
 
 const PROXY_KINDS: readonly string[] = ['frontend', 'backend', 'listen'];
 
@@ -56,6 +58,7 @@ export class ConfigParser {
   readonly #errors: ConfigError[] = [];
   readonly #global: GlobalConfig = defaultGlobal();
   readonly #proxies: ProxyConfig[] = [];
+  readonly #redis: RedisConfig[] = [];
   readonly #namedDefaults = new Map<string, DefaultsSection>();
   // Proxies with a rejected bind line: if they end up with no bind at all, an extra
   // "no bind" error would only repeat that one.
@@ -90,7 +93,7 @@ export class ConfigParser {
 
   /** Run the validation pass; the config is returned only when there is no error at all. */
   finish(): ParseResult {
-    const config: Config = { global: this.#global, proxies: this.#proxies };
+    const config: Config = { global: this.#global, proxies: this.#proxies, redis: this.#redis };
     const errors = [...this.#errors, ...validateConfig(config, { failedBind: this.#failedBind })];
     return errors.length > 0 ? { errors } : { config, errors };
   }
@@ -100,6 +103,7 @@ export class ConfigParser {
     if (head === 'global') return this.#openGlobal(words, where);
     if (head === 'defaults') return this.#openDefaults(words, where);
     if (PROXY_KINDS.includes(head)) return this.#openProxy(head as ProxyKind, words, where);
+    if (head === 'redis') return this.#openRedis(words, where);
     if (UNSUPPORTED_SECTIONS.has(head)) {
       this.#current = { kind: 'skip' };
       throw new ConfigError(ConfigErrorCode.UNSUPPORTED, where, head, `'${head}' sections are not supported by limpet`);
@@ -112,6 +116,9 @@ export class ConfigParser {
         return;
       case 'global':
         dispatch(GLOBAL_KEYWORDS, 'global', this.#global, words, where);
+        return;
+      case 'redis':
+        dispatch(REDIS_KEYWORDS, 'redis', current.redis, words, where);
         return;
       case 'defaults': {
         const recorded = dispatch(PROXY_KEYWORDS, 'defaults', current.scratch, words, where);
@@ -163,6 +170,16 @@ export class ConfigParser {
       // The line parsed once already in the defaults section, so it cannot fail here.
       line.entry.parse(proxy, keywordContext(line.where, line.keyword, line.args, line.negated, kind));
     }
+  }
+
+  #openRedis(words: string[], where: SourceLocation): void {
+    const name = words[1];
+    const redis = newRedis(name ?? '', where);
+    this.#current = { kind: 'redis', redis };
+    if (name === undefined) throw new ConfigError(ConfigErrorCode.MISSING_ARGUMENT, where, 'redis', "'redis' : missing name");
+    checkName('redis', name, where);
+    if (words.length > 2) throw new ConfigError(ConfigErrorCode.SYNTAX, where, 'redis', `'redis ${name}' : unexpected '${words.slice(2).join(' ')}'`);
+    this.#redis.push(redis);
   }
 
   /** Resolve an optional `from NAME` clause to a named defaults section. */

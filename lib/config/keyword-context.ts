@@ -4,7 +4,7 @@ import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { parseInteger, parseSize, parseTime, ValueError, type TimeUnit } from './units.js';
 import type { ProxyKind, SourceLocation } from './types.js';
 
-export type SectionKind = 'global' | 'defaults' | ProxyKind;
+export type SectionKind = 'global' | 'defaults' | 'redis' | ProxyKind;
 
 export interface KeywordContext {
   readonly where: SourceLocation;

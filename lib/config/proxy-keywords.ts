@@ -6,6 +6,7 @@ import { parseCookie } from './cookie-keyword.js';
 import type { Keyword, KeywordContext, KeywordTable, SectionKind } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
 import { parseServer } from './server-keyword.js';
+import { parseStickRule, setStickTable } from './stick-keywords.js';
 import type { ProxyConfig, ProxyKind, ProxyOptions, SourceLocation, Timeouts } from './types.js';
 
 export function newProxy(kind: ProxyKind, name: string, where: SourceLocation): ProxyConfig {
@@ -166,4 +167,9 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   connMode('http-server-close', 'server-close'),
   connMode('httpclose', 'close'),
   ['option httpchk', { sections: BE, negatable: true, parse: parseHttpchk }],
+  ['stick-table', { sections: BE_ONLY, parse: setStickTable }],
+  ['stick on', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('on', p, ctx) }],
+  ['stick match', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('match', p, ctx) }],
+  ['stick store-request', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-request', p, ctx) }],
+  ['stick store-response', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-response', p, ctx) }],
 ]);

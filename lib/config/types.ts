@@ -1,5 +1,6 @@
 // The typed configuration model: what lib/config/ produces from haproxy.cfg-style text and
 // what lib/runtime/ builds listeners and backends from. All durations are milliseconds.
+import type { SampleFetch } from '../persist/sample-fetch.js';
 
 export interface SourceLocation {
   file: string;
@@ -120,6 +121,10 @@ export interface ProxyConfig {
   /** `option http-keep-alive` / `http-server-close` / `httpclose`: the last one written wins */
   httpConnMode?: 'keep-alive' | 'server-close' | 'close';
   logs: LogTarget[];
+  /** `stick-table` (backend and listen) */
+  stickTable?: StickTableConfig;
+  /** `stick on|match|store-request|store-response`, in file order */
+  stickRules?: StickRuleConfig[];
 }
 
 export interface GlobalConfig {
@@ -135,6 +140,55 @@ export interface Config {
   global: GlobalConfig;
   /** frontend, backend and listen sections, in file order */
   proxies: ProxyConfig[];
+  /** `redis NAME` sections: deployments that share stick tables between instances */
+  redis?: RedisConfig[];
+}
+
+export type StickTableType = 'ip' | 'ipv6' | 'integer' | 'string' | 'binary';
+
+export interface StickTableConfig {
+  type: StickTableType;
+  /** key length in bytes for string (default 32) and binary (default 32) */
+  len: number;
+  /** maximum number of entries */
+  size: number;
+  /** entry lifetime since last creation or refresh, ms; none = entries never expire */
+  expire?: number;
+  /** refuse new entries when full instead of evicting the least recently used */
+  nopurge: boolean;
+  /** how a server is named in the table: its name, or `addr:port` */
+  srvkey: 'name' | 'addr';
+  /** `redis NAME`: share the table through that redis section */
+  redis?: { name: string; where: SourceLocation };
+  where: SourceLocation;
+}
+
+export type StickRuleKind = 'on' | 'match' | 'store-request' | 'store-response';
+
+export interface StickRuleConfig {
+  kind: StickRuleKind;
+  fetch: SampleFetch;
+  /** `table NAME`: another backend's table; default the rule's own backend's table */
+  table?: { name: string; where: SourceLocation };
+  where: SourceLocation;
+}
+
+export type RedisDeployment =
+  | { kind: 'standalone'; host: string; port: number }
+  | { kind: 'sentinel'; sentinels: Array<{ host: string; port: number }>; master: string }
+  | { kind: 'cluster'; nodes: Array<{ host: string; port: number }> };
+
+export interface RedisConfig {
+  name: string;
+  deployment?: RedisDeployment;
+  user?: string;
+  password?: string;
+  database?: number;
+  /** key and channel prefix (default 'limpet') */
+  prefix: string;
+  /** the most a request may wait on Redis, ms (default 50) */
+  timeout: number;
+  where: SourceLocation;
 }
 
 /** A frontend or listen section: something that accepts connections. */

@@ -2,6 +2,7 @@
 // rules checked once every file has been read. Every error points at the line to change.
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from './types.js';
+import { validateStick } from './validate-stick.js';
 
 const where = (p: { where: { file: string; line: number } }) => `${p.where.file}:${p.where.line}`;
 
@@ -17,6 +18,7 @@ export function validateConfig(config: Config, hints: ValidateHints = {}): Confi
     if (isFrontend(proxy)) checkFrontend(proxy, config.proxies, errors, hints.failedBind?.has(proxy) ?? false);
     if (isBackend(proxy)) checkBackend(proxy, errors);
   }
+  errors.push(...validateStick(config));
   return errors;
 }
 

@@ -5,11 +5,13 @@ import { Backend } from '../backend/backend.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/types.js';
 import { HttpSession, type HttpFrontend } from '../http/http-session.js';
 import type { Logger } from '../observe/logger.js';
+import { attachStickTables, type StickRuntime } from '../persist/stick-runtime.js';
 import { TcpSession } from '../tcp/tcp-session.js';
 import { describeBind, listen } from './listener.js';
 
 export class ProxyRuntime {
   readonly backends = new Map<string, Backend>();
+  readonly stick: StickRuntime;
   #config: Config;
   #log: Logger;
   #listeners: net.Server[] = [];
@@ -20,6 +22,7 @@ export class ProxyRuntime {
     this.#config = config;
     this.#log = log;
     for (const p of config.proxies) if (isBackend(p)) this.backends.set(p.name, new Backend(p, log));
+    this.stick = attachStickTables(config, this.backends, log);
   }
 
   get sessionCount(): number {
@@ -93,5 +96,6 @@ export class ProxyRuntime {
     while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
     for (const b of this.backends.values()) b.stop();
+    this.stick.close();
   }
 }

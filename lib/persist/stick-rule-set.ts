@@ -1,0 +1,117 @@
+// A backend's stick rules (StickRules): `stick match` and `stick on` looked up in file order
+// before balancing (the first that finds a server wins), `stick store-request` and `stick on`
+// stored once the server is connected, `stick store-response` on the response head. Only the
+// first store rule per table stores, as in HAProxy.
+//
+// With a shared table, a new client's first request claims its entry before connecting
+// (first writer wins), so two instances that see it at the same moment send it to one
+// server; while Redis is unreachable new clients are placed by hashing their key over the
+// usable servers, so the instances still agree. Both happen only for a key that a
+// store-request rule of the same table would store (`stick on`).
+import { createHash } from 'node:crypto';
+import type { Backend } from '../backend/backend.js';
+import type { Server } from '../backend/server.js';
+import type { StickRuleKind } from '../config/types.js';
+import type { MessageHead } from '../http/message-head.js';
+import { fetchSample, type SampleFetch } from './sample-fetch.js';
+import type { StickRequestContext, StickRules } from './stick-rules.js';
+import type { StickTable } from './stick-table.js';
+
+export interface StickRule {
+  kind: StickRuleKind;
+  fetch: SampleFetch;
+  table: StickTable;
+}
+
+export class StickRuleSet implements StickRules {
+  readonly #backend: Backend;
+  readonly #matches: Array<StickRule & { claimable: boolean }>;
+  readonly #requestStores: StickRule[];
+  readonly #responseStores: StickRule[];
+
+  constructor(backend: Backend, rules: StickRule[]) {
+    this.#backend = backend;
+    const stores = (kinds: StickRuleKind[]) => firstPerTable(rules.filter((r) => kinds.includes(r.kind)));
+    this.#requestStores = stores(['on', 'store-request']);
+    this.#responseStores = stores(['store-response']);
+    this.#matches = rules
+      .filter((r) => r.kind === 'on' || r.kind === 'match')
+      .map((r) => ({
+        ...r,
+        claimable: this.#requestStores.some((s) => s.table === r.table && s.fetch.text === r.fetch.text),
+      }));
+  }
+
+  match(ctx: StickRequestContext, done: (server: Server | undefined) => void): void {
+    this.#matchFrom(0, ctx, done);
+  }
+
+  storeRequest(ctx: StickRequestContext, server: Server): void {
+    for (const rule of this.#requestStores) this.#store(rule, ctx, undefined, server);
+  }
+
+  storeResponse(ctx: StickRequestContext, response: MessageHead, server: Server): void {
+    for (const rule of this.#responseStores) this.#store(rule, ctx, response, server);
+  }
+
+  #store(rule: StickRule, ctx: StickRequestContext, response: MessageHead | undefined, server: Server): void {
+    const key = rule.table.key(fetchSample(rule.fetch, { src: ctx.src, request: ctx.request, response }));
+    if (key !== undefined) rule.table.store.store(key, rule.table.serverKey(server));
+  }
+
+  #matchFrom(i: number, ctx: StickRequestContext, done: (server: Server | undefined) => void): void {
+    for (; i < this.#matches.length; i++) {
+      const rule = this.#matches[i]!;
+      const key = rule.table.key(fetchSample(rule.fetch, { src: ctx.src, request: ctx.request }));
+      if (key === undefined) continue;
+      const store = rule.table.store;
+      const next = i + 1;
+      const found = (serverKey: string | undefined): void => {
+        const server = serverKey === undefined ? undefined : this.#server(rule.table, serverKey);
+        if (server) return done(server);
+        // A shared table could not answer in time, or Redis is down: agree with the others by hashing.
+        if (rule.claimable && store.shared && serverKey === undefined && (store.degraded || claiming)) {
+          return done(this.#hashed(rule.table, key));
+        }
+        this.#matchFrom(next, ctx, done);
+      };
+      let claiming = false;
+      if (rule.claimable && store.shared && !store.degraded) {
+        const candidate = this.#backend.pick({ clientAddress: ctx.src, ...(ctx.request ? { header: (n: string) => ctx.request!.first(n) } : {}) });
+        if (candidate) {
+          claiming = true;
+          store.claim(key, rule.table.serverKey(candidate), found);
+          return;
+        }
+      }
+      store.match(key, found);
+      return;
+    }
+    done(undefined);
+  }
+
+  #server(table: StickTable, serverKey: string): Server | undefined {
+    for (const s of this.#backend.servers) if (table.serverKey(s) === serverKey) return s;
+    return undefined;
+  }
+
+  /** Rendezvous hashing over the usable active servers: instances agree, and few keys move when a server goes. */
+  #hashed(table: StickTable, key: string): Server | undefined {
+    let best: Server | undefined;
+    let bestScore = -1;
+    for (const s of this.#backend.servers) {
+      if (!s.usable || s.backup) continue;
+      const score = createHash('sha1').update(key).update('\0').update(table.serverKey(s)).digest().readUInt32BE(0);
+      if (score > bestScore) {
+        best = s;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+}
+
+function firstPerTable(rules: StickRule[]): StickRule[] {
+  const seen = new Set<StickTable>();
+  return rules.filter((r) => !seen.has(r.table) && (seen.add(r.table), true));
+}

@@ -1,0 +1,54 @@
+// Builds the stick tables of a configuration (memory, or shared through a `redis` section),
+// gives every backend with stick rules its StickRuleSet, and closes it all on stop.
+import type { Backend } from '../backend/backend.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../observe/logger.js';
+import { RedisLink } from './redis-link.js';
+import { RedisStickStore } from './redis-stick-store.js';
+import { StickMemoryStore } from './stick-memory-store.js';
+import { StickRuleSet } from './stick-rule-set.js';
+import { StickTable } from './stick-table.js';
+
+export interface StickRuntime {
+  readonly tables: ReadonlyMap<string, StickTable>;
+  readonly links: ReadonlyMap<string, RedisLink>;
+  close(): void;
+}
+
+export function attachStickTables(config: Config, backends: ReadonlyMap<string, Backend>, log: Logger): StickRuntime {
+  const links = new Map<string, RedisLink>();
+  const tables = new Map<string, StickTable>();
+  for (const p of config.proxies) {
+    const t = p.stickTable;
+    if (!t || !backends.has(p.name)) continue;
+    const opts = { size: t.size, expire: t.expire, nopurge: t.nopurge };
+    let store;
+    if (t.redis) {
+      let link = links.get(t.redis.name);
+      if (!link) {
+        const rc = config.redis?.find((r) => r.name === t.redis!.name);
+        // validateConfig guarantees the section exists.
+        link = new RedisLink(rc!, log);
+        links.set(rc!.name, link);
+      }
+      store = new RedisStickStore(p.name, link, opts, log);
+    } else {
+      store = new StickMemoryStore(opts);
+    }
+    tables.set(p.name, new StickTable(p.name, t, store));
+  }
+  for (const p of config.proxies) {
+    const backend = backends.get(p.name);
+    if (!backend || !p.stickRules?.length) continue;
+    const rules = p.stickRules.map((r) => ({ kind: r.kind, fetch: r.fetch, table: tables.get(r.table?.name ?? p.name)! }));
+    backend.stick = new StickRuleSet(backend, rules);
+  }
+  return {
+    tables,
+    links,
+    close() {
+      for (const t of tables.values()) t.store.close();
+      for (const l of links.values()) l.close();
+    },
+  };
+}

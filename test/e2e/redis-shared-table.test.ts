@@ -1,0 +1,235 @@
+// Three limpet instances sharing one stick table through a real redis-server: what one
+// instance learns routes the client on the others (HTTP JSESSIONID learned from responses,
+// and TCP `stick on src`), concurrent first requests through two instances meet on one server,
+// Redis stopping breaks nothing a client sees, and Redis restarting gets the table back.
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { freePorts } from '../helpers/free-port.js';
+import { get, headerValues } from '../helpers/http-client.js';
+import { startOrigin, type Origin } from '../helpers/origin.js';
+import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
+import { requireRedis } from '../helpers/redis-server.js';
+import type { TeardownHost } from '../helpers/teardown.js';
+import { redisCommand } from '../helpers/resp.js';
+
+const config = (redisPort: number, http: number, tcp: number, claim: number, origins: Origin[]) => `
+redis shared
+    server 127.0.0.1:${redisPort}
+    prefix limpet-test
+    timeout 200ms
+defaults
+    timeout connect 500ms
+    timeout client 10s
+    timeout server 10s
+frontend web
+    mode http
+    bind :${http}
+    default_backend app
+frontend tcpfe
+    mode tcp
+    bind :${tcp}
+    default_backend tcpapp
+frontend claimfe
+    mode http
+    bind :${claim}
+    default_backend byclient
+backend app
+    mode http
+    balance roundrobin
+    stick-table type string len 64 size 1m expire 30m redis shared
+    stick store-response res.cook(JSESSIONID)
+    stick match req.cook(JSESSIONID)
+${servers(origins)}
+backend tcpapp
+    mode tcp
+    balance roundrobin
+    stick-table type ipv6 size 1k expire 30m redis shared
+    stick on src
+${servers(origins)}
+backend byclient
+    mode http
+    balance roundrobin
+    stick-table type string size 1k expire 30m redis shared
+    stick on url_param(client)
+${servers(origins)}
+`;
+
+const servers = (origins: Origin[]) => origins.map((o) => `    server ${o.name} 127.0.0.1:${o.port}`).join('\n');
+
+interface Instance {
+  proxy: ProxyProcess;
+  http: number;
+  tcp: number;
+  claim: number;
+}
+
+/** The origin answers with its name and hands out a JSESSIONID to clients that have none. */
+const origin = (name: string, t: TeardownHost) =>
+  startOrigin({
+    name,
+    t,
+    handler: (req, res) => {
+      if (!/JSESSIONID=/.test(req.headers.cookie ?? '')) res.setHeader('Set-Cookie', `JSESSIONID=${name}-${randomBytes(6).toString('hex')}; Path=/`);
+      res.end(name);
+    },
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const cookieOf = (setCookie: string[]) => /JSESSIONID=([^;]+)/.exec(setCookie[0] ?? '')?.[1];
+
+t.test('three instances share one stick table through Redis', async (t) => {
+  const redis = await requireRedis(t);
+  if (!redis) return;
+  const origins = [await origin('s1', t), await origin('s2', t), await origin('s3', t)];
+  const ports = await freePorts(9);
+  const instances: Instance[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [http, tcp, claim] = ports.slice(i * 3, i * 3 + 3) as [number, number, number];
+    const proxy = await startProxy(t, config(redis.port, http, tcp, claim, origins), { waitPorts: [http, tcp, claim] });
+    instances.push({ proxy, http, tcp, claim });
+  }
+  const [A, B, C] = instances as [Instance, Instance, Instance];
+  // The instances connect to Redis in the background; wait until A's writes reach it.
+  await waitFor('instances connected to Redis', async () => {
+    const r = await get(A.claim, '/?client=probe');
+    return r.status === 200 && (await redisCommand(redis.port, ['EXISTS', 'limpet-test:byclient:probe'])) === 1;
+  });
+  await sleep(200);
+
+  const sessions: Array<{ cookie: string; server: string }> = [];
+  await t.test('JSESSIONID learned from responses on A routes the client on B and C', async (t) => {
+    for (let i = 0; i < 3; i++) {
+      const r = await get(A.http, '/');
+      t.equal(r.status, 200);
+      const cookie = cookieOf(headerValues(r.headers, 'set-cookie'));
+      t.ok(cookie, `A's response ${i} carries the server's JSESSIONID`);
+      sessions.push({ cookie: cookie!, server: r.body });
+    }
+    t.same(new Set(sessions.map((s) => s.server)).size, 3, 'round robin on A gave the three sessions three servers');
+    t.equal(await redisCommand(redis.port, ['GET', `limpet-test:app:${sessions[1]!.cookie}`]), sessions[1]!.server, 'Redis holds the server by name');
+    for (const inst of [B, C, A]) {
+      for (const s of sessions) {
+        for (let i = 0; i < 2; i++) {
+          const r = await get(inst.http, '/', { Cookie: `JSESSIONID=${s.cookie}` });
+          t.equal(`${r.status} ${r.body}`, `200 ${s.server}`, `session ${s.cookie} stays on ${s.server}`);
+        }
+      }
+    }
+  });
+
+  const tcpClients: Array<{ host: string; server: string }> = [];
+  await t.test('TCP stick on src: a client learned on A is routed the same by B and C', async (t) => {
+    for (const host of ['127.0.0.1', '::1']) {
+      const r = await get(A.tcp, '/', undefined, { host });
+      t.equal(r.status, 200);
+      tcpClients.push({ host, server: r.body });
+    }
+    t.not(tcpClients[0]!.server, tcpClients[1]!.server, 'the two clients got different servers on A');
+    await sleep(100);
+    // B's and C's own round robin would start at s1: the IPv6 client's server differs from that.
+    for (const inst of [B, C]) {
+      for (const c of [...tcpClients].reverse()) {
+        const r = await get(inst.tcp, '/', undefined, { host: c.host });
+        t.equal(`${r.status} ${r.body}`, `200 ${c.server}`, `${c.host} stays on ${c.server}`);
+      }
+    }
+  });
+
+  const claimed = new Map<string, string>();
+  await t.test('concurrent first requests through A and B land on one server', async (t) => {
+    const clients = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const results = await Promise.all(
+      clients.map((c) => Promise.all([get(A.claim, `/?client=${c}`), get(B.claim, `/?client=${c}`)])),
+    );
+    for (let i = 0; i < clients.length; i++) {
+      const [a, b] = results[i]!;
+      t.equal(a.status, 200);
+      t.equal(b.status, 200);
+      t.equal(a.body, b.body, `client ${clients[i]} went to one server through A and B`);
+      claimed.set(clients[i]!, a.body);
+    }
+    t.ok(new Set(claimed.values()).size > 1, 'the clients were still spread over the servers');
+    for (const [c, server] of claimed) {
+      const r = await get(C.claim, `/?client=${c}`);
+      t.equal(r.body, server, `C routes ${c} to ${server}`);
+    }
+  });
+
+  const outage = new Map<string, string>();
+  await t.test('Redis stopped: no request fails, known clients stay, new clients agree', async (t) => {
+    await redis.stop();
+    await sleep(300);
+    for (const inst of [A, B, C]) {
+      for (const s of sessions) {
+        const r = await get(inst.http, '/', { Cookie: `JSESSIONID=${s.cookie}` });
+        t.equal(`${r.status} ${r.body}`, `200 ${s.server}`, `session stays on ${s.server} without Redis`);
+      }
+      for (const c of tcpClients) {
+        const r = await get(inst.tcp, '/', undefined, { host: c.host });
+        t.equal(`${r.status} ${r.body}`, `200 ${c.server}`, `TCP client ${c.host} stays without Redis`);
+      }
+      for (const [c, server] of claimed) {
+        const r = await get(inst.claim, `/?client=${c}`);
+        t.equal(`${r.status} ${r.body}`, `200 ${server}`);
+      }
+    }
+    // New clients: each instance hashes the key over the same servers, so they agree.
+    for (let i = 0; i < 8; i++) {
+      const c = `down${i}`;
+      const rs = await Promise.all([A, B, C].map((inst) => get(inst.claim, `/?client=${c}`)));
+      t.same(rs.map((r) => r.status), [200, 200, 200], 'new clients are served');
+      t.equal(new Set(rs.map((r) => r.body)).size, 1, `new client ${c} gets one server on all instances`);
+      outage.set(c, rs[0]!.body);
+    }
+    // And new HTTP sessions are learned locally.
+    const r = await get(A.http, '/');
+    t.equal(r.status, 200);
+    const cookie = cookieOf(headerValues(r.headers, 'set-cookie'))!;
+    const again = await get(A.http, '/', { Cookie: `JSESSIONID=${cookie}` });
+    t.equal(again.body, r.body, 'a session learned during the outage sticks on its instance');
+    sessions.push({ cookie, server: r.body });
+    for (const inst of instances) {
+      t.equal(inst.proxy.stderr().match(/redis shared: unreachable/g)?.length, 1, 'the outage is logged once');
+    }
+  });
+
+  await t.test('Redis restarted: the instances reconnect and resync', async (t) => {
+    await redis.restart();
+    // What was learned (before and during the outage) is written back into the empty Redis.
+    const last = sessions[sessions.length - 1]!;
+    await waitFor('entries written back', async () =>
+      (await redisCommand(redis.port, ['GET', `limpet-test:app:${last.cookie}`])) === last.server &&
+      (await redisCommand(redis.port, ['GET', 'limpet-test:byclient:down0'])) === outage.get('down0'));
+    for (const [c, server] of outage) {
+      t.equal(await redisCommand(redis.port, ['GET', `limpet-test:byclient:${c}`]), server, `${c} is back in Redis`);
+    }
+    for (const inst of instances) t.match(inst.proxy.stderr(), /redis shared: reachable again/);
+    // The session A learned during the outage now reaches B and C through Redis.
+    for (const inst of [B, C]) {
+      const r = await get(inst.http, '/', { Cookie: `JSESSIONID=${last.cookie}` });
+      t.equal(`${r.status} ${r.body}`, `200 ${last.server}`, 'outage session routed by the other instances');
+    }
+    // And a new one learned on B is routed by A and C (pub/sub resubscribed).
+    const first = await get(B.http, '/');
+    const fresh = await get(B.http, '/');
+    const cookie = cookieOf(headerValues(fresh.headers, 'set-cookie'))!;
+    t.not(first.body, '', 'B answers');
+    await sleep(100);
+    for (const inst of [A, C]) {
+      for (let i = 0; i < 2; i++) {
+        const r = await get(inst.http, '/', { Cookie: `JSESSIONID=${cookie}` });
+        t.equal(`${r.status} ${r.body}`, `200 ${fresh.body}`, 'session learned on B after the restart is shared');
+      }
+    }
+  });
+});
