@@ -2,7 +2,7 @@
 // proxy CPU, waits for its port and returns { name, pid, port, stop, note }.
 // limpet and HAProxy read the very same haproxy.cfg text; nginx gets the equivalent in its
 // own language; the Node baseline takes ports on its command line.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDir, cliPath, freePort, LOAD_CPU, PROXY_CPU, startPinned, stopChild, waitForPort, which } from './common.js';
 
@@ -29,8 +29,11 @@ backend origin
 `;
 }
 
+// Debian builds nginx's TCP proxy as a dynamic module (libnginx-mod-stream).
+const NGINX_STREAM = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
 function nginxCfg({ dir, port, originPort, mode }) {
-  const common = `worker_processes 1;
+  const common = `${mode === 'tcp' ? `load_module ${NGINX_STREAM};\n` : ''}worker_processes 1;
 master_process off;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -41,7 +44,7 @@ events { worker_connections 8000; }
   if (mode === 'tcp') {
     return `${common}stream {
     upstream origin { server 127.0.0.1:${originPort}; }
-    server { listen 127.0.0.1:${port} backlog=4096; proxy_pass origin; }
+    server { listen 127.0.0.1:${port} backlog=4096; proxy_pass origin; proxy_buffer_size 256k; }
 }
 `;
   }
@@ -130,7 +133,7 @@ export function contenders(mode) {
   const list = [{ name: 'direct', start: async ({ originPort }) => ({ name: 'direct', port: originPort, note: 'client straight to the origin: the physical limit', stop: async () => {} }) }];
   list.push({ name: 'limpet', start: startLimpet });
   if (which('haproxy')) list.push({ name: 'HAProxy', start: startHaproxy });
-  if (which('nginx')) list.push({ name: 'nginx', start: startNginx });
+  if (which('nginx') && (mode === 'http' || existsSync(NGINX_STREAM))) list.push({ name: 'nginx', start: startNginx });
   if (mode === 'http') list.push({ name: 'node-proxy', start: startNodeProxy });
   return list;
 }

@@ -11,12 +11,9 @@
 // started is killed by PID at the end.
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import {
-  cleanupDir, cliPath, cpuSeconds, fmt, hasWrk, parseArgs, pinning, printTable, ratio, rssKiB, runWrk, sleep, stopAll, tempDir,
-} from './common.js';
+import { cleanupDir, cliPath, fmt, hasWrk, parseArgs, pinning, printTable, ratio, rssKiB, sleep, stopAll, tempDir } from './common.js';
+import { CPU_NOTE, logLine, measure, MIB, printResults } from './matrix.js';
 import { contenders, startOrigin } from './proxies.js';
-
-const MIB = 1024 * 1024;
 
 export const WORKLOADS = [
   { id: 'small-ka', title: 'small GET, keep-alive', path: '/small', connections: 50 },
@@ -28,31 +25,6 @@ export const WORKLOADS = [
 const opts = parseArgs(process.argv.slice(2), {
   seconds: 5, warmup: 1, only: '', workloads: 'small-ka,small-close,download-1m,upload-1m,idle', idle: 1000, json: '',
 });
-
-/** Measures one workload against one running contender. */
-async function measure(c, w) {
-  if (opts.warmup > 0) await runWrk({ port: c.port, path: w.path, seconds: opts.warmup, connections: w.connections, close: w.close, uploadBytes: w.uploadBytes });
-  const cpu0 = c.pid ? cpuSeconds(c.pid) : undefined;
-  const r = await runWrk({ port: c.port, path: w.path, seconds: opts.seconds, connections: w.connections, close: w.close, uploadBytes: w.uploadBytes });
-  const cpu = c.pid ? cpuSeconds(c.pid) - cpu0 : undefined;
-  const payload = w.payload ?? 0;
-  // Payload MiB moved per second (response bodies, or upload bodies); for small GETs, the
-  // bytes wrk read (heads included).
-  const mib = payload ? (r.requests * payload) / MIB : r.bytes / MIB;
-  const errors = r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout;
-  return {
-    rps: r.requests / r.seconds,
-    p99: r.p99Ms,
-    p50: r.p50Ms,
-    mibps: mib / r.seconds,
-    cpuPct: cpu === undefined ? undefined : (cpu / r.seconds) * 100,
-    reqPerCpuS: cpu ? r.requests / cpu : undefined,
-    mibPerCpuS: cpu ? mib / cpu : undefined,
-    errors,
-    errorDetail: r.errors,
-    requests: r.requests,
-  };
-}
 
 /** Opens `n` keep-alive connections, one request each, and leaves them idle. */
 async function openIdle(port, n) {
@@ -116,9 +88,9 @@ async function main() {
           console.error(`  ${c.name} idle: ${fmt(idle[c.name].perConnKiB, 2)} KiB per connection`);
         }
         for (const w of workloads) {
-          const r = await measure(c, w);
+          const r = await measure(c, w, opts);
           (results[w.id] ??= {})[c.name] = r;
-          console.error(`  ${c.name} ${w.id}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 2)} ms, ${fmt(r.mibps, 1)} MiB/s, cpu ${fmt(r.cpuPct)}%${r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorDetail)}` : ''}`);
+          console.error(logLine(c.name, w, r));
         }
       } finally {
         await c.stop();
@@ -131,24 +103,7 @@ async function main() {
   }
 
   console.log('');
-  for (const w of workloads) {
-    const rows = results[w.id] ?? {};
-    const base = rows.HAProxy;
-    console.log(`${w.title} (${w.connections} connections; ratios to HAProxy in this run)`);
-    printTable(
-      ['proxy', 'req/s', 'p99 ms', 'MiB/s', 'proxy CPU', w.payload ? 'MiB per CPU-s' : 'req per CPU-s', 'errors'],
-      Object.entries(rows).map(([name, r]) => [
-        name,
-        fmt(r.rps) + ratio(r.rps, base?.rps),
-        fmt(r.p99, 2) + ratio(r.p99, base?.p99),
-        fmt(r.mibps, 1) + ratio(r.mibps, base?.mibps),
-        r.cpuPct === undefined ? '-' : `${fmt(r.cpuPct)}%`,
-        w.payload ? fmt(r.mibPerCpuS, 1) + ratio(r.mibPerCpuS, base?.mibPerCpuS) : fmt(r.reqPerCpuS) + ratio(r.reqPerCpuS, base?.reqPerCpuS),
-        String(r.errors),
-      ]),
-    );
-    console.log('');
-  }
+  printResults(workloads, results);
   if (Object.keys(idle).length > 0) {
     console.log(`memory per idle keep-alive client connection (${opts.idle} connections, one request each, RSS delta / ${opts.idle})`);
     printTable(
@@ -159,7 +114,7 @@ async function main() {
   }
   printTargets(results, idle);
   for (const n of notes) console.log(`note: ${n}`);
-  console.log('note: throughput per proxy CPU-second = requests (or payload MiB) / proxy utime+stime from /proc/PID/stat; with two cores the load generator can saturate before a fast proxy does, so compare this column as well as the raw one.');
+  console.log(CPU_NOTE);
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ results, idle, opts }, null, 2));
 }
 

@@ -1,0 +1,80 @@
+// Side-by-side TCP (L4) benchmark: direct to the origin, limpet `mode tcp`, HAProxy
+// `mode tcp` (the same haproxy.cfg text) and, where installed, nginx's stream module.
+// The bytes are HTTP (wrk is the load generator) but the proxies see only a byte stream:
+// bulk throughput is 1 MiB bodies on long-lived connections, in each direction; new
+// connections per second is one small request per connection, closed by the client side.
+//
+//   node scripts/bench/tcp.js [--seconds 5] [--warmup 1] [--only limpet,HAProxy]
+//                             [--workloads bulk-down,bulk-up,new-conn] [--json out.json]
+import { existsSync, writeFileSync } from 'node:fs';
+import { cleanupDir, cliPath, hasWrk, parseArgs, pinning, printTable, stopAll, tempDir } from './common.js';
+import { CPU_NOTE, logLine, measure, MIB, printResults } from './matrix.js';
+import { contenders, startOrigin } from './proxies.js';
+
+const WORKLOADS = [
+  { id: 'bulk-down', title: 'bulk throughput, origin to client (1 MiB bodies, long-lived connections)', path: '/1m', connections: 8, payload: MIB },
+  { id: 'bulk-up', title: 'bulk throughput, client to origin (1 MiB bodies, long-lived connections)', path: '/upload', connections: 8, uploadBytes: MIB, payload: MIB },
+  { id: 'new-conn', title: 'new connections (one small request per connection)', path: '/small', connections: 50, close: true, rateLabel: 'conn/s', unit: 'conn' },
+];
+
+const opts = parseArgs(process.argv.slice(2), { seconds: 5, warmup: 1, only: '', workloads: 'bulk-down,bulk-up,new-conn', json: '' });
+
+async function main() {
+  if (!hasWrk()) {
+    console.error('wrk is not installed: run scripts/bench/install.sh (apt-get install wrk haproxy nginx)');
+    process.exit(2);
+  }
+  if (!existsSync(cliPath)) {
+    console.error(`${cliPath} is missing: run \`npx tsup\` first`);
+    process.exit(2);
+  }
+  const only = opts.only ? new Set(opts.only.split(',')) : undefined;
+  const wanted = new Set(opts.workloads.split(','));
+  const workloads = WORKLOADS.filter((w) => wanted.has(w.id));
+  const list = contenders('tcp').filter((c) => !only || only.has(c.name));
+  const dir = tempDir();
+  const results = {};
+  const notes = new Set();
+  console.log(`limpet (${cliPath}) TCP benchmark, mode tcp: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
+  const origin = await startOrigin();
+  try {
+    for (const entry of list) {
+      const c = await entry.start({ dir, mode: 'tcp', originPort: origin.port });
+      if (c.note) notes.add(`${c.name}: ${c.note.replace('nginx.conf', 'nginx.conf stream {} block')}`);
+      try {
+        for (const w of workloads) {
+          const r = await measure(c, w, opts);
+          (results[w.id] ??= {})[c.name] = r;
+          console.error(logLine(c.name, w, r));
+        }
+      } finally {
+        await c.stop();
+      }
+    }
+  } finally {
+    await origin.stop();
+    await stopAll();
+    cleanupDir(dir);
+  }
+  console.log('');
+  printResults(workloads, results);
+  const l = results['new-conn']?.limpet;
+  const h = results['new-conn']?.HAProxy;
+  if (l && h) {
+    printTable(['limpet mode tcp vs HAProxy', 'ratio'], [
+      ['bulk down, MiB per CPU-s', results['bulk-down']?.limpet && results['bulk-down']?.HAProxy ? (results['bulk-down'].limpet.mibPerCpuS / results['bulk-down'].HAProxy.mibPerCpuS).toFixed(2) : '-'],
+      ['bulk up, MiB per CPU-s', results['bulk-up']?.limpet && results['bulk-up']?.HAProxy ? (results['bulk-up'].limpet.mibPerCpuS / results['bulk-up'].HAProxy.mibPerCpuS).toFixed(2) : '-'],
+      ['new connections per CPU-s', (l.reqPerCpuS / h.reqPerCpuS).toFixed(2)],
+    ]);
+    console.log('');
+  }
+  for (const n of notes) console.log(`note: ${n}`);
+  console.log(CPU_NOTE);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ results, opts }, null, 2));
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopAll();
+  process.exit(1);
+});
