@@ -12,6 +12,7 @@ import { ServerDispatch, type DispatchOptions, type DispatchSuccess } from '../b
 import type { Server } from '../backend/server.js';
 import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
+import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup } from '../persist/cookie-persistence.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
@@ -29,6 +30,8 @@ export interface HttpFrontend {
   log: Logger;
   /** called once when the session has fully closed */
   onClose(session: HttpSession): void;
+  /** logs and counters (lib/observe): told of each request's steps */
+  traffic?: TrafficHooks;
 }
 
 type BodyFraming = { kind: 'none' } | { kind: 'length'; remaining: number } | { kind: 'chunked' } | { kind: 'close' };
@@ -77,6 +80,12 @@ interface Transaction {
   stickServer?: Server;
 }
 
+/** Response body bytes for the client, and whether they end the response. */
+interface ResponseSlice {
+  out: Buffer[];
+  done: boolean;
+}
+
 const EMPTY = Buffer.alloc(0);
 const CR = 13;
 const LF = 10;
@@ -101,11 +110,13 @@ export class HttpSession implements ServerConnectionOwner {
   /** `http-reuse never`: this client's idle server connection, kept for it alone */
   #ownConn: ServerConnection | undefined;
   readonly remoteAddress: string;
+  #traffic: HttpTracker | undefined;
 
   /** `opts.remoteAddress`: the client's address when a PROXY header gave it (accept-proxy) */
   constructor(client: net.Socket, fe: HttpFrontend, opts: { remoteAddress?: string | undefined } = {}) {
     this.#client = client;
     this.#fe = fe;
+    this.#traffic = fe.traffic?.http(client);
     this.#reqParser = new MessageParser('request');
     this.#resParser = new MessageParser('response');
     this.remoteAddress = opts.remoteAddress ?? client.remoteAddress ?? '';
@@ -204,6 +215,7 @@ export class HttpSession implements ServerConnectionOwner {
     const serverClose = clientClose || modes.includes('server-close');
     const cookieCfg = backend.config.cookie;
     const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers) : { state: 'N' };
+    this.#traffic?.request(head.startLine, backend.name, cookieCfg ? cookie.state : undefined);
     const http10 = parsed.versionMinor === 0;
     const upgrade = parsed.upgrade && method !== 'CONNECT';
     const edit = new HeadEdit(head);
@@ -287,8 +299,9 @@ export class HttpSession implements ServerConnectionOwner {
       },
       {
         connected: (r) => this.#onConnected(tx, r),
-        failed: (status, why) => {
+        failed: (status, why, attempt) => {
           if (this.#tx !== tx) return;
+          this.#traffic?.failed(attempt?.server, attempt?.retries ?? 0);
           tx.dispatch = undefined;
           this.#reject(status, why);
         },
@@ -307,6 +320,7 @@ export class HttpSession implements ServerConnectionOwner {
     tx.dispatch = undefined;
     tx.conn = r.conn;
     tx.server = r.server;
+    this.#traffic?.connected(r.server, r.queuedMs ?? 0, r.retries ?? 0, r.reason === 'redispatch');
     tx.reused = r.reused;
     tx.bodyBytesSent = 0;
     if (r.reason !== 'cookie') tx.direct = false;
@@ -435,6 +449,7 @@ export class HttpSession implements ServerConnectionOwner {
         continue;
       }
       tx.resHeadBuf = undefined;
+      this.#traffic?.response(status);
       if (status === 101) {
         if (!tx.upgrade || tx.method === 'CONNECT') return this.#serverFailed(tx, 502, '101 without an upgrade request');
         return this.#startTunnel(tx, head, rest, true);
@@ -449,53 +464,67 @@ export class HttpSession implements ServerConnectionOwner {
       if (tx.dechunk) for (const h of head.headers) if (h.name === 'transfer-encoding') edit.drop(h);
       const cookieCfg = tx.backend.config.cookie;
       if (cookieCfg && tx.server) {
-        editResponseCookie(cookieCfg, head, edit, { server: tx.server, direct: tx.direct, method: tx.method });
+        this.#traffic?.serverCookie(editResponseCookie(cookieCfg, head, edit, { server: tx.server, direct: tx.direct, method: tx.method }));
       }
       tx.clientKeepAlive = this.#clientKeepAlive(tx);
       if (!tx.clientKeepAlive && !tx.http10) edit.append('Connection: close');
       if (tx.clientKeepAlive && tx.http10) edit.append('Connection: keep-alive');
+      // Body bytes that came with the head are checked first: a fault there is still a 502.
+      let first: ResponseSlice | undefined = { out: [], done: tx.resBody.kind === 'none' };
+      if (tx.resBody.kind === 'none') {
+        if (rest.length > 0) tx.serverTainted = true;
+      } else if (rest.length > 0) {
+        first = this.#takeResponseBody(tx, rest);
+        if (!first) return this.#serverFailed(tx, 502, 'invalid response body');
+      }
       tx.resStarted = true;
       this.#client.cork();
       this.#client.write(edit.toBuffer());
-      if (tx.resBody.kind === 'none') {
-        if (rest.length > 0) tx.serverTainted = true;
-        this.#responseDone(tx);
-      } else if (rest.length > 0) {
-        this.#pumpResponseBody(tx, rest);
-      }
+      this.#sendResponseSlice(tx, first);
       this.#client.uncork();
       return;
     }
   }
 
   #pumpResponseBody(tx: Transaction, chunk: Buffer): void {
+    const slice = this.#takeResponseBody(tx, chunk);
+    // A malformed chunk from the server: the client must not get it as if valid.
+    if (!slice) return this.#abort(tx);
+    this.#sendResponseSlice(tx, slice);
+  }
+
+  /** What of `chunk` goes to the client, framed as the response declared; undefined when malformed. */
+  #takeResponseBody(tx: Transaction, chunk: Buffer): ResponseSlice | undefined {
     const body = tx.resBody!;
-    let out = chunk;
-    let done = false;
     if (body.kind === 'length') {
-      if (chunk.length >= body.remaining) {
-        if (chunk.length > body.remaining) tx.serverTainted = true;
-        out = chunk.subarray(0, body.remaining);
-        body.remaining = 0;
-        done = true;
-      } else body.remaining -= chunk.length;
-    } else if (body.kind === 'chunked') {
+      if (chunk.length < body.remaining) {
+        body.remaining -= chunk.length;
+        return { out: [chunk], done: false };
+      }
+      if (chunk.length > body.remaining) tx.serverTainted = true;
+      const out = chunk.subarray(0, body.remaining);
+      body.remaining = 0;
+      return { out: [out], done: true };
+    }
+    if (body.kind === 'chunked') {
       try {
-        let blocked = false;
-        const sink = tx.dechunk ? (payload: Buffer) => void (this.#client.write(payload) || (blocked = true)) : undefined;
-        const p = this.#resParser.feedChunked(chunk, sink);
+        const decoded: Buffer[] = [];
+        const p = this.#resParser.feedChunked(chunk, tx.dechunk ? (payload) => decoded.push(payload) : undefined);
         if (p.consumed < chunk.length) tx.serverTainted = true;
-        out = tx.dechunk ? EMPTY : chunk.subarray(0, p.consumed);
-        done = p.done;
-        if (blocked) this.#pauseServer(tx);
+        return { out: tx.dechunk ? decoded : [chunk.subarray(0, p.consumed)], done: p.done };
       } catch (err) {
-        // A malformed chunk from the server: the client must not get it as if valid.
         this.#fe.log.debug(`invalid response body from server: ${(err as Error).message}`);
-        return this.#abort(tx);
+        return undefined;
       }
     }
-    if (out.length > 0 && !this.#client.write(out)) this.#pauseServer(tx);
-    if (done) this.#responseDone(tx);
+    return { out: [chunk], done: false };
+  }
+
+  #sendResponseSlice(tx: Transaction, slice: ResponseSlice): void {
+    let blocked = false;
+    for (const b of slice.out) if (b.length > 0 && !this.#client.write(b)) blocked = true;
+    if (blocked) this.#pauseServer(tx);
+    if (slice.done) this.#responseDone(tx);
   }
 
   onServerEnd(): void {
@@ -584,6 +613,7 @@ export class HttpSession implements ServerConnectionOwner {
     tx.conn = undefined;
     tx.server = undefined;
     this.#tx = undefined;
+    this.#traffic?.done();
     if (!tx.clientKeepAlive || !tx.reqBodyDone) {
       this.#endClient();
       return;
@@ -713,6 +743,7 @@ export class HttpSession implements ServerConnectionOwner {
     this.#client.removeAllListeners('data');
     this.#resumeClient();
     this.#client.end(errorResponse(status));
+    this.#traffic?.rejected(status, why);
     this.#closeSoon();
   }
 
@@ -721,6 +752,7 @@ export class HttpSession implements ServerConnectionOwner {
     if (status !== undefined && !tx.resStarted) return this.#reject(status, 'aborted');
     this.#releaseServerSide(tx);
     this.#tx = undefined;
+    this.#traffic?.aborted();
     this.#close();
   }
 
@@ -771,6 +803,7 @@ export class HttpSession implements ServerConnectionOwner {
     this.#ownConn = undefined;
     this.#in = EMPTY;
     this.#client.destroy();
+    this.#traffic?.closed();
     this.#fe.onClose(this);
   }
 }
