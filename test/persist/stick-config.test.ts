@@ -1,0 +1,100 @@
+// `stick-table`, `stick ...` rules and `redis` sections: what parses into the model, and
+// every mistake answered with file:line, the keyword and a stable code.
+import t, { type Test } from 'tap';
+import { parseConfigText } from '../../lib/config/load-config.js';
+
+const ok = (text: string) => {
+  const r = parseConfigText(text, 's.cfg', { REDIS_PASSWORD: 's3cret' });
+  if (!r.config) throw new Error(r.errors.map((e) => e.message).join('\n'));
+  return r.config;
+};
+
+function fails(t: Test, text: string, code: string, line: number, keyword: string, message: RegExp): void {
+  const r = parseConfigText(text, 's.cfg', {});
+  t.equal(r.config, undefined);
+  const e = r.errors.find((x) => x.line === line);
+  t.ok(e, `an error on line ${line}; got: ${r.errors.map((x) => x.message).join(' | ')}`);
+  if (!e) return;
+  t.equal(e.code, code, e.message);
+  t.equal(e.keyword, keyword, e.message);
+  t.match(e.message, message);
+  t.ok(e.message.startsWith(`parsing [s.cfg:${line}] : `), e.message);
+}
+
+const backend = (lines: string, mode = 'http') => `backend app\n    mode ${mode}\n${lines}\n    server s1 127.0.0.1:8080\n`;
+
+t.test('the issue example parses into the model', async (t) => {
+  const c = ok(`redis shared
+    server 127.0.0.1:6379
+    password "\${REDIS_PASSWORD}"
+    prefix limpet
+    timeout 50ms
+backend app
+    mode http
+    stick-table type string len 64 size 1m expire 30m redis shared
+    stick store-response res.cook(JSESSIONID)
+    stick match req.cook(JSESSIONID)
+    server s1 127.0.0.1:8080
+`);
+  t.match(c.redis, [{ name: 'shared', deployment: { kind: 'standalone', host: '127.0.0.1', port: 6379 }, password: 's3cret', prefix: 'limpet', timeout: 50 }]);
+  const app = c.proxies[0]!;
+  t.match(app.stickTable, { type: 'string', len: 64, size: 1024 * 1024, expire: 30 * 60_000, nopurge: false, srvkey: 'name', redis: { name: 'shared' } });
+  t.match(app.stickRules, [
+    { kind: 'store-response', fetch: { name: 'res.cook', arg: 'JSESSIONID', phase: 'response' } },
+    { kind: 'match', fetch: { name: 'req.cook', arg: 'JSESSIONID', phase: 'request' } },
+  ]);
+});
+
+t.test('sentinel and cluster deployments, table options and table references', async (t) => {
+  const c = ok(`redis s
+    sentinel 10.0.0.1:26379 10.0.0.2:26379 master mymaster
+    user limpet
+    database 2
+redis c
+    cluster 10.0.0.1:7000 10.0.0.2:7000 10.0.0.3:7000
+backend a
+    mode tcp
+    stick-table type ip size 100k nopurge srvkey addr redis s
+    stick on src
+    server s1 127.0.0.1:8080
+backend b
+    mode tcp
+    stick on src table a
+    stick-table type integer size 10
+    server s1 127.0.0.1:8080
+`);
+  t.match(c.redis![0], { deployment: { kind: 'sentinel', master: 'mymaster', sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }] }, user: 'limpet', database: 2 });
+  t.equal(c.redis![1]!.deployment!.kind, 'cluster');
+  t.match(c.proxies[0]!.stickTable, { type: 'ip', size: 100 * 1024, nopurge: true, srvkey: 'addr' });
+  t.equal(c.proxies[0]!.stickTable!.expire, undefined);
+  t.match(c.proxies[1]!.stickRules, [{ kind: 'on', table: { name: 'a' } }]);
+});
+
+t.test('mistakes name file, line and keyword', async (t) => {
+  fails(t, backend('    stick-table size 10'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'stick-table', /missing 'type'/);
+  fails(t, backend('    stick-table type ip'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'stick-table', /missing 'size'/);
+  fails(t, backend('    stick-table type float size 1'), 'LIMPET_CONFIG_BAD_VALUE', 3, 'stick-table', /unknown table type 'float'/);
+  fails(t, backend('    stick-table type ip len 4 size 1'), 'LIMPET_CONFIG_BAD_VALUE', 3, 'stick-table', /'len' applies to string and binary/);
+  fails(t, backend('    stick-table type ip size 1 peers mypeers'), 'LIMPET_CONFIG_UNSUPPORTED', 3, 'stick-table', /'peers'.*redis/);
+  fails(t, backend('    stick-table type ip size 1 store conn_cur'), 'LIMPET_CONFIG_UNSUPPORTED', 3, 'stick-table', /'store'/);
+  fails(t, backend('    stick-table type ip size 1 expire soon'), 'LIMPET_CONFIG_BAD_VALUE', 3, 'stick-table', /expire/);
+  fails(t, backend('    stick-table type ip size 1\n    stick-table type ip size 2'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick-table', /already has a stick-table/);
+  fails(t, backend('    stick-table type ip size 1 redis nowhere'), 'LIMPET_CONFIG_UNKNOWN_REDIS', 3, 'stick-table', /unable to find redis section 'nowhere'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) if { src 10.0.0.1 }'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /'if' conditions .* not supported yet/);
+  fails(t, backend('    stick-table type string size 1\n    stick match res.cook(A)'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick match', /reads the response/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /expects a name argument/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.body'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /unknown fetch method 'req.body'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on src,lower'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /converters are not supported/);
+  fails(t, backend('    stick on src'), 'LIMPET_CONFIG_UNKNOWN_TABLE', 3, 'stick on', /has no stick-table/);
+  fails(t, backend('    stick match src table other'), 'LIMPET_CONFIG_UNKNOWN_TABLE', 3, 'stick match', /unable to find a stick-table in backend 'other'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.hdr(x-id)', 'tcp'), 'LIMPET_CONFIG_FETCH_NEEDS_HTTP', 4, 'stick on', /needs 'mode http'/);
+  fails(t, 'frontend f\n    bind :80\n    stick on src\n', 'LIMPET_CONFIG_KEYWORD_NOT_ALLOWED', 3, 'stick on', /not allowed in 'frontend'/);
+  fails(t, 'redis r\n    prefix limpet\n', 'LIMPET_CONFIG_MISSING_ARGUMENT', 1, 'redis', /names no deployment/);
+  fails(t, 'redis r\n    server 127.0.0.1:1\n    cluster 127.0.0.1:2\n', 'LIMPET_CONFIG_BAD_VALUE', 3, 'cluster', /already names a standalone deployment/);
+  fails(t, 'redis r\n    sentinel 127.0.0.1:1\n', 'LIMPET_CONFIG_MISSING_ARGUMENT', 2, 'sentinel', /missing 'master NAME'/);
+  fails(t, 'redis r\n    server nowhere\n', 'LIMPET_CONFIG_BAD_ADDRESS', 2, 'server', /invalid address/);
+  fails(t, 'redis r\n    server 127.0.0.1:1\n    timeout 0\n', 'LIMPET_CONFIG_BAD_VALUE', 3, 'timeout', /above 0/);
+  fails(t, 'redis r\n    server 127.0.0.1:1\n    replicas 2\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 3, 'replicas', /unknown keyword 'replicas' in 'redis' section/);
+  fails(t, 'redis r\n    cluster 127.0.0.1:1\n    database 3\n', 'LIMPET_CONFIG_BAD_VALUE', 1, 'database', /Cluster has only database 0/);
+  fails(t, 'redis r\n    server 127.0.0.1:1\nredis r\n    server 127.0.0.1:2\n', 'LIMPET_CONFIG_DUPLICATE_REDIS', 3, 'redis', /already declared at s.cfg:1/);
+});
