@@ -1,0 +1,124 @@
+// Traffic logs from the built CLI: httplog and tcplog lines on stdout (format raw) and as
+// RFC 3164 datagrams to a UDP syslog receiver, with cookie flags, termination states,
+// <NOSRV>/<BADREQ>, dontlognull and log-format.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import t from 'tap';
+import { freePorts } from '../helpers/free-port.js';
+import { get, rawRequest } from '../helpers/http-client.js';
+import { startOrigin } from '../helpers/origin.js';
+import { startProxy } from '../helpers/proxy-process.js';
+
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// Readiness probes of startProxy connect and close without a request: those lines are left out.
+const lines = (text: string) => text.split('\n').filter((l) => l.length > 0 && !l.startsWith('[') && !/ (CR--|0 --) /.test(l));
+const DATE = '\\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\]';
+const PORT = '\\d+';
+const T = '-?\\d+';
+
+t.test('httplog and tcplog lines, on stdout and UDP syslog', async (t) => {
+  const origin = await startOrigin({ name: 'o1', t });
+  const [httpPort, tcpPort, udpPort, deadPort, nullPort] = await freePorts(5);
+  const udp = dgram.createSocket('udp4');
+  const datagrams: string[] = [];
+  udp.on('message', (m) => datagrams.push(m.toString('utf8')));
+  await new Promise<void>((r) => udp.bind(udpPort, '127.0.0.1', () => r()));
+  t.teardown(() => udp.close());
+
+  const proxy = await startProxy(t, `
+global
+    log stdout format raw local0
+    log 127.0.0.1:${udpPort} local1 info
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+    retries 1
+frontend www
+    bind 127.0.0.1:${httpPort}
+    default_backend farm
+backend farm
+    cookie SRV insert
+    server s1 127.0.0.1:${origin.port} cookie a
+    server dead 127.0.0.1:${deadPort} cookie d
+listen raw
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:${tcpPort}
+    server s1 127.0.0.1:${origin.port}
+frontend quiet
+    bind 127.0.0.1:${nullPort}
+    option dontlognull
+    log-format "%ci %ft %ST %{+Q}r"
+    default_backend one
+backend one
+    server s1 127.0.0.1:${origin.port}
+`, { waitPorts: [httpPort, tcpPort, nullPort] });
+
+  // 1. no cookie: balanced to s1 (first in round robin), cookie inserted: --NI
+  const first = await get(httpPort, '/a?x=1');
+  t.equal(first.status, 200);
+  // 2. a valid cookie for s1: --VN
+  t.equal((await get(httpPort, '/b', { Cookie: 'SRV=a' })).status, 200);
+  // 3. a cookie for the dead server: connection refused, retried once, 503 SC
+  t.equal((await get(httpPort, '/c', { Cookie: 'SRV=d' })).status, 503);
+  // 4. a request line llhttp rejects: 400, <BADREQ>, PR
+  const bad = await rawRequest(httpPort, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n');
+  t.equal(bad.status, 400);
+  // 5. a TCP connection through `listen raw`
+  const tcp = await rawRequest(tcpPort, 'GET /tcp HTTP/1.0\r\n\r\n', { waitClose: true });
+  t.equal(tcp.status, 200);
+  // 6. a connection that sends nothing, on the dontlognull frontend: no line
+  await new Promise<void>((resolve) => {
+    const s = net.connect(nullPort, '127.0.0.1', () => s.end());
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
+  // 7. and a real request there, with its log-format
+  t.equal((await get(nullPort, '/q')).status, 200);
+
+  await waitFor('6 log lines on stdout', () => lines(proxy.stdout()).length >= 6);
+  await waitFor('6 datagrams', () => datagrams.filter((d) => !/ (CR--|0 --) /.test(d)).length >= 6);
+  const out = lines(proxy.stdout());
+  const want = [
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --NI 1/1/0/0/0 0/0 "GET /a\\?x=1 HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --VN 1/1/0/0/0 0/0 "GET /b HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/dead ${T}/0/-1/-1/${T} 503 \\d+ - - SCVN 1/1/0/0/1 0/0 "GET /c HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www www/<NOSRV> -1/-1/-1/-1/${T} 400 \\d+ - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} raw raw/s1 0/${T}/${T} \\d+ -- 1/1/0/0/0 0/0$`),
+    /^127\.0\.0\.1 quiet 200 "GET \/q HTTP\/1\.1"$/,
+  ];
+  for (const re of want) t.ok(out.some((l) => re.test(l)), `a stdout line matches ${re}`, { lines: out });
+  t.notOk(out.some((l) => / quiet 400 /.test(l)), 'dontlognull: the empty connection is not logged');
+  // The same lines reach syslog, framed as RFC 3164 with local1.info = <142>.
+  const frame = new RegExp(`^<142>[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d limpet\\[${proxy.pid}\\]: `);
+  t.ok(datagrams.every((d) => frame.test(d)), 'every datagram has the RFC 3164 header', { datagrams });
+  const bodies = datagrams.map((d) => d.replace(frame, ''));
+  for (const re of want) t.ok(bodies.some((l) => re.test(l)), `a datagram matches ${re}`);
+  // Bytes: the 200's %B is exactly what the client received.
+  const m = /--NI \S+ \S+ "GET \/a/.exec(out.join('\n'));
+  t.ok(m);
+  const bytes = Number(/ 200 (\d+) - - --NI/.exec(out.join('\n'))![1]);
+  const expected = Buffer.byteLength(first.body) + first.headers.reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+  t.ok(bytes >= expected, `%B (${bytes}) covers the response the client saw (${expected}+ bytes)`);
+});
+
+t.test('a log-format error is a config error with file:line', async (t) => {
+  const { runCli } = await import('../helpers/proxy-process.js');
+  const { writeTempConfig } = await import('../helpers/proxy-process.js');
+  const path = writeTempConfig(t, 'frontend f\n  bind 127.0.0.1:1\n  log-format "%ci %bogus"\n');
+  const r = await runCli(['-c', '-f', path]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /limpet\.cfg:3.*unknown log-format variable '%bogus'/);
+});
