@@ -29,6 +29,40 @@ export async function measure(c, w, { seconds, warmup }) {
   };
 }
 
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  return v.length === 0 ? undefined : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+/**
+ * Runs every workload against every (already started) contender, interleaved so that noise
+ * from a shared machine hits all contenders alike, `rounds` times; each figure is the
+ * median over the rounds. Returns results[workloadId][contenderName].
+ */
+export async function runRounds(started, workloads, opts) {
+  const runs = {};
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const w of workloads) {
+      for (const c of started) {
+        const r = await measure(c, w, opts);
+        ((runs[w.id] ??= {})[c.name] ??= []).push(r);
+        console.error(logLine(c.name, w, r) + (opts.rounds > 1 ? ` [round ${round + 1}]` : ''));
+      }
+    }
+  }
+  const results = {};
+  for (const [wid, byName] of Object.entries(runs)) {
+    for (const [name, list] of Object.entries(byName)) {
+      const out = {};
+      for (const key of ['rps', 'p50', 'p99', 'mibps', 'cpuPct', 'reqPerCpuS', 'mibPerCpuS']) out[key] = median(list.map((r) => r[key]));
+      out.errors = list.reduce((n, r) => n + r.errors, 0);
+      out.rounds = list;
+      (results[wid] ??= {})[name] = out;
+    }
+  }
+  return results;
+}
+
 export function logLine(name, w, r) {
   const errs = r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorDetail)}` : '';
   return `  ${name} ${w.id}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 2)} ms, ${fmt(r.mibps, 1)} MiB/s, proxy CPU ${r.cpuPct === undefined ? '-' : fmt(r.cpuPct)}%${errs}`;

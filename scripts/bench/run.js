@@ -2,7 +2,7 @@
 // of HAProxy, nginx and a plain Node keep-alive proxy are installed, on the workloads of the
 // issue, with each figure as a ratio to HAProxy in the same run.
 //
-//   node scripts/bench/run.js [--seconds 5] [--warmup 1] [--only limpet,HAProxy]
+//   node scripts/bench/run.js [--seconds 5] [--warmup 1] [--rounds 1] [--only limpet,HAProxy]
 //                             [--workloads small-ka,small-close,download-1m,upload-1m,idle]
 //                             [--idle 1000] [--json out.json]
 //
@@ -12,7 +12,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cleanupDir, cliPath, fmt, hasWrk, parseArgs, pinning, printTable, ratio, rssKiB, sleep, stopAll, tempDir } from './common.js';
-import { CPU_NOTE, logLine, measure, MIB, printResults } from './matrix.js';
+import { CPU_NOTE, MIB, printResults, runRounds } from './matrix.js';
 import { contenders, startOrigin } from './proxies.js';
 
 export const WORKLOADS = [
@@ -23,7 +23,7 @@ export const WORKLOADS = [
 ];
 
 const opts = parseArgs(process.argv.slice(2), {
-  seconds: 5, warmup: 1, only: '', workloads: 'small-ka,small-close,download-1m,upload-1m,idle', idle: 1000, json: '',
+  seconds: 5, warmup: 1, rounds: 1, only: '', workloads: 'small-ka,small-close,download-1m,upload-1m,idle', idle: 1000, json: '',
 });
 
 /** Opens `n` keep-alive connections, one request each, and leaves them idle. */
@@ -73,30 +73,26 @@ async function main() {
   const workloads = WORKLOADS.filter((w) => wanted.has(w.id));
   const list = contenders('http').filter((c) => !only || only.has(c.name));
   const dir = tempDir();
-  const results = {}; // results[workload][contender]
+  let results = {}; // results[workload][contender]
   const idle = {};
   const notes = [];
-  console.log(`limpet (${cliPath}) HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
+  console.log(`limpet (${cliPath}) HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), median of ${opts.rounds} round(s), wrk 1 thread, ${pinning}`);
   const origin = await startOrigin();
+  const started = [];
   try {
     for (const entry of list) {
       const c = await entry.start({ dir, mode: 'http', originPort: origin.port });
+      started.push(c);
       if (c.note) notes.push(`${c.name}: ${c.note}`);
-      try {
-        if (wanted.has('idle') && c.pid) {
-          idle[c.name] = await idleMemory(c);
-          console.error(`  ${c.name} idle: ${fmt(idle[c.name].perConnKiB, 2)} KiB per connection`);
-        }
-        for (const w of workloads) {
-          const r = await measure(c, w, opts);
-          (results[w.id] ??= {})[c.name] = r;
-          console.error(logLine(c.name, w, r));
-        }
-      } finally {
-        await c.stop();
+      // Idle memory on a fresh process, before any load has grown its heap.
+      if (wanted.has('idle') && c.pid) {
+        idle[c.name] = await idleMemory(c);
+        console.error(`  ${c.name} idle: ${fmt(idle[c.name].perConnKiB, 2)} KiB per connection`);
       }
     }
+    results = await runRounds(started, workloads, opts);
   } finally {
+    for (const c of started) await c.stop();
     await origin.stop();
     await stopAll();
     cleanupDir(dir);

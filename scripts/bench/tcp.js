@@ -4,11 +4,11 @@
 // bulk throughput is 1 MiB bodies on long-lived connections, in each direction; new
 // connections per second is one small request per connection, closed by the client side.
 //
-//   node scripts/bench/tcp.js [--seconds 5] [--warmup 1] [--only limpet,HAProxy]
+//   node scripts/bench/tcp.js [--seconds 5] [--warmup 1] [--rounds 1] [--only limpet,HAProxy]
 //                             [--workloads bulk-down,bulk-up,new-conn] [--json out.json]
 import { existsSync, writeFileSync } from 'node:fs';
 import { cleanupDir, cliPath, hasWrk, parseArgs, pinning, printTable, stopAll, tempDir } from './common.js';
-import { CPU_NOTE, logLine, measure, MIB, printResults } from './matrix.js';
+import { CPU_NOTE, MIB, printResults, runRounds } from './matrix.js';
 import { contenders, startOrigin } from './proxies.js';
 
 const WORKLOADS = [
@@ -17,7 +17,7 @@ const WORKLOADS = [
   { id: 'new-conn', title: 'new connections (one small request per connection)', path: '/small', connections: 50, close: true, rateLabel: 'conn/s', unit: 'conn' },
 ];
 
-const opts = parseArgs(process.argv.slice(2), { seconds: 5, warmup: 1, only: '', workloads: 'bulk-down,bulk-up,new-conn', json: '' });
+const opts = parseArgs(process.argv.slice(2), { seconds: 5, warmup: 1, rounds: 1, only: '', workloads: 'bulk-down,bulk-up,new-conn', json: '' });
 
 async function main() {
   if (!hasWrk()) {
@@ -33,25 +33,20 @@ async function main() {
   const workloads = WORKLOADS.filter((w) => wanted.has(w.id));
   const list = contenders('tcp').filter((c) => !only || only.has(c.name));
   const dir = tempDir();
-  const results = {};
+  let results = {};
   const notes = new Set();
-  console.log(`limpet (${cliPath}) TCP benchmark, mode tcp: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), wrk 1 thread, ${pinning}`);
+  console.log(`limpet (${cliPath}) TCP benchmark, mode tcp: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), median of ${opts.rounds} round(s), wrk 1 thread, ${pinning}`);
   const origin = await startOrigin();
+  const started = [];
   try {
     for (const entry of list) {
       const c = await entry.start({ dir, mode: 'tcp', originPort: origin.port });
+      started.push(c);
       if (c.note) notes.add(`${c.name}: ${c.note.replace('nginx.conf', 'nginx.conf stream {} block')}`);
-      try {
-        for (const w of workloads) {
-          const r = await measure(c, w, opts);
-          (results[w.id] ??= {})[c.name] = r;
-          console.error(logLine(c.name, w, r));
-        }
-      } finally {
-        await c.stop();
-      }
     }
+    results = await runRounds(started, workloads, opts);
   } finally {
+    for (const c of started) await c.stop();
     await origin.stop();
     await stopAll();
     cleanupDir(dir);
