@@ -17,6 +17,7 @@ import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup 
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
+import type { HttpRules, RuleTransaction } from '../rules/http-rules.js';
 import { findHeadEnd, HttpParseError, MessageParser, type ParsedHead } from './parser.js';
 
 export interface HttpFrontend {
@@ -32,12 +33,18 @@ export interface HttpFrontend {
   onClose(session: HttpSession): void;
   /** logs and counters (lib/observe): told of each request's steps */
   traffic?: TrafficHooks;
+  /** acl, use_backend, http-request/-response rules (lib/rules); absent when the config has none */
+  rules?: HttpRules;
 }
 
 type BodyFraming = { kind: 'none' } | { kind: 'length'; remaining: number } | { kind: 'chunked' } | { kind: 'close' };
 
 interface Transaction {
   head: MessageHead;
+  /** the rules' state for this request, handed back to their response side */
+  rules?: RuleTransaction;
+  /** the server a use-server rule chose: it wins over cookie and stick persistence */
+  forcedServer?: Server;
   parsed: ParsedHead;
   method: string;
   /** the client asked to keep its connection (llhttp's reading of version and Connection) */
@@ -206,7 +213,16 @@ export class HttpSession implements ServerConnectionOwner {
 
   #startTransaction(head: MessageHead, parsed: ParsedHead): void {
     this.#requests++;
-    const backend = this.#fe.defaultBackend;
+    let backend = this.#fe.defaultBackend;
+    const verdict = this.#fe.rules?.onRequest(
+      { src: clientIp(this.remoteAddress), srcPort: this.#client.remotePort ?? 0, dst: clientIp(this.#client.localAddress ?? ''), dstPort: this.#client.localPort ?? 0 },
+      head,
+    );
+    if (verdict) {
+      if (verdict.respond) return this.#reject(verdict.status ?? 200, 'answered by http-request rules', verdict.respond);
+      head = verdict.head;
+      backend = verdict.backend;
+    }
     const method = parsed.method ?? 'GET';
     const reqBody = requestFraming(head);
     if (!backend) return this.#reject(503, 'no backend');
@@ -214,7 +230,7 @@ export class HttpSession implements ServerConnectionOwner {
     const clientClose = modes.includes('close');
     const serverClose = clientClose || modes.includes('server-close');
     const cookieCfg = backend.config.cookie;
-    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers) : { state: 'N' };
+    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers, { persist: backend.config.options.persist }) : { state: 'N' };
     this.#traffic?.request(head.startLine, backend.name, cookieCfg ? cookie.state : undefined);
     const http10 = parsed.versionMinor === 0;
     const upgrade = parsed.upgrade && method !== 'CONNECT';
@@ -225,7 +241,7 @@ export class HttpSession implements ServerConnectionOwner {
     if (upgrade) edit.append('Connection: upgrade');
     else if (serverClose) edit.append('Connection: close');
     else if (http10) edit.append('Connection: keep-alive');
-    if (backend.config.options.forwardfor || this.#fe.config.options.forwardfor) {
+    if (!this.#fe.rules && (backend.config.options.forwardfor || this.#fe.config.options.forwardfor)) {
       edit.append(`X-Forwarded-For: ${clientIp(this.remoteAddress)}`);
     }
     const tx: Transaction = {
@@ -245,7 +261,7 @@ export class HttpSession implements ServerConnectionOwner {
       clientClose,
       cookie,
       reused: false,
-      direct: cookie.state === 'V',
+      direct: cookie.server !== undefined,
       resHeadBuf: undefined,
       resStarted: false,
       resBody: undefined,
@@ -255,10 +271,12 @@ export class HttpSession implements ServerConnectionOwner {
       dechunk: false,
       serverTainted: false,
       upgrade: parsed.upgrade,
+      ...(verdict ? { rules: verdict.txn } : {}),
+      ...(verdict?.server ? { forcedServer: verdict.server } : {}),
     };
     this.#tx = tx;
     const stick = backend.stick;
-    if (cookie.state === 'V' || !stick) return this.#dispatch(tx, true);
+    if (tx.forcedServer || cookie.state === 'V' || !stick) return this.#dispatch(tx, true);
     // Cookie persistence did not decide: a stick table may (HAProxy evaluates stick rules after cookies).
     stick.match({ src: clientIp(this.remoteAddress), request: head }, (server) => {
       if (this.#tx !== tx) return;
@@ -292,8 +310,8 @@ export class HttpSession implements ServerConnectionOwner {
     const dispatch = new ServerDispatch(
       tx.backend,
       {
-        persistent: tx.cookie.server ?? tx.stickServer,
-        persistentReason: tx.cookie.server ? 'cookie' : 'stick',
+        persistent: tx.forcedServer ?? tx.cookie.server ?? tx.stickServer,
+        persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
         ...this.#reuseFor(tx, reuseAllowed),
       },
@@ -434,7 +452,7 @@ export class HttpSession implements ServerConnectionOwner {
       } catch (err) {
         return this.#serverFailed(tx, 502, `invalid response: ${(err as Error).message}`);
       }
-      const head = new MessageHead(rawHead);
+      let head = new MessageHead(rawHead);
       const problem = responseHeadProblem(head, parsed, this.#fe.maxhdr ?? DEFAULT_MAXHDR);
       if (problem) return this.#serverFailed(tx, 502, `invalid response: ${problem}`);
       const status = parsed.statusCode ?? 0;
@@ -455,6 +473,11 @@ export class HttpSession implements ServerConnectionOwner {
         return this.#startTunnel(tx, head, rest, true);
       }
       if (tx.method === 'CONNECT' && status >= 200 && status < 300) return this.#startTunnel(tx, head, rest, false);
+      if (tx.rules && this.#fe.rules) {
+        const verdict = this.#fe.rules.onResponse(tx.rules, head);
+        if (verdict.respond) return this.#reject(verdict.status ?? 502, 'denied by http-response rules', verdict.respond);
+        head = verdict.head;
+      }
       if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head }, head, tx.server);
       tx.resBody = responseFraming(head, status, tx.method);
       tx.resKeepAlive = parsed.shouldKeepAlive && tx.resBody.kind !== 'close';
@@ -464,7 +487,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (tx.dechunk) for (const h of head.headers) if (h.name === 'transfer-encoding') edit.drop(h);
       const cookieCfg = tx.backend.config.cookie;
       if (cookieCfg && tx.server) {
-        this.#traffic?.serverCookie(editResponseCookie(cookieCfg, head, edit, { server: tx.server, direct: tx.direct, method: tx.method }));
+        this.#traffic?.serverCookie(editResponseCookie(cookieCfg, head, edit, { server: tx.server, direct: tx.direct, method: tx.method, lookup: tx.cookie }));
       }
       tx.clientKeepAlive = this.#clientKeepAlive(tx);
       if (!tx.clientKeepAlive && !tx.http10) edit.append('Connection: close');
@@ -553,6 +576,9 @@ export class HttpSession implements ServerConnectionOwner {
     const tx = this.#tx;
     if (!tx) return;
     if (this.#tunnel) return this.#close();
+    // An upload the client stalled (not one the server stopped reading) is the client's
+    // inactivity: `timeout client` answers it with 408.
+    if (!tx.reqBodyDone && !this.#clientPausedForServer && this.#fe.timeouts.client !== undefined) return;
     if (!tx.resStarted) return this.#serverFailed(tx, 504, 'timeout server');
     this.#abort(tx);
   }
@@ -732,7 +758,7 @@ export class HttpSession implements ServerConnectionOwner {
   }
 
   /** Answers with a generated error page and closes; nothing more is read from the client. */
-  #reject(status: number, why: string): void {
+  #reject(status: number, why: string, page?: Buffer): void {
     if (this.#closed) return;
     this.#fe.log.debug(`${this.remoteAddress}: ${status} (${why})`);
     const tx = this.#tx;
@@ -742,7 +768,7 @@ export class HttpSession implements ServerConnectionOwner {
     this.#clearHeadTimer();
     this.#client.removeAllListeners('data');
     this.#resumeClient();
-    this.#client.end(errorResponse(status));
+    this.#client.end(page ?? this.#fe.rules?.errorPage(status, tx?.backend) ?? errorResponse(status));
     this.#traffic?.rejected(status, why);
     this.#closeSoon();
   }
