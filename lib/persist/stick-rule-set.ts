@@ -68,7 +68,10 @@ export class StickRuleSet implements StickRules {
       const next = i + 1;
       const found = (serverKey: string | undefined): void => {
         const server = serverKey === undefined ? undefined : this.#server(rule.table, serverKey);
-        if (server) return done(server);
+        // A server that is down or in maintenance does not take sticky traffic (HAProxy without
+        // `option persist`): the next rule, else the balancer, decides, and the store that
+        // follows moves the entry to the new server.
+        if (server?.usable) return done(server);
         // A shared table could not answer in time, or Redis is down: agree with the others by hashing.
         if (rule.claimable && store.shared && serverKey === undefined && (store.degraded || claiming)) {
           return done(this.#hashed(rule.table, key));

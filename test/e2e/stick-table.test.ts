@@ -25,7 +25,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('stick tables in memory', async (t) => {
   const origins = [await origin('s1', t), await origin('s2', t), await origin('s3', t)];
-  const [src, tcp, jsession, cookie] = await freePorts(4);
+  const [src, tcp, jsession, cookie, failover] = await freePorts(5);
+  const spare = [await origin('f1', t), await origin('f2', t)];
   await startProxy(t, `
 defaults
     timeout connect 500ms
@@ -58,7 +59,13 @@ listen cookiewins
     stick store-response res.cook(JSESSIONID)
     stick match req.cook(JSESSIONID)
 ${servers(origins, true)}
-`, { waitPorts: [src!, tcp!, jsession!, cookie!] });
+listen failover
+    mode http
+    bind :${failover}
+    stick-table type ip size 100 expire 1m
+    stick on src
+${spare.map((o) => `    server ${o.name} 127.0.0.1:${o.port} check inter 100ms fall 1 rise 1`).join('\n')}
+`, { waitPorts: [src!, tcp!, jsession!, cookie!, failover!] });
 
   await t.test('HTTP stick on src: each client address keeps its server', async (t) => {
     const v4: string[] = [];
@@ -110,5 +117,17 @@ ${servers(origins, true)}
     }
     const r = await get(cookie!, '/', { Cookie: `JSESSIONID=${id}` });
     t.equal(r.body, first.body, 'without it the stick table does');
+  });
+
+  await t.test('a sticky server that goes down: the client is balanced elsewhere and the entry follows', async (t) => {
+    const first = (await get(failover!, '/')).body;
+    const dead = spare.find((o) => o.name === first)!;
+    const alive = spare.find((o) => o.name !== first)!;
+    await dead.close();
+    await sleep(400);
+    for (let i = 0; i < 4; i++) {
+      const r = await get(failover!, '/');
+      t.equal(`${r.status} ${r.body}`, `200 ${alive.name}`, 'served by the remaining server');
+    }
   });
 });
