@@ -95,7 +95,7 @@ backend be
 
   const open = async (path: string) => {
     const socket = connect({ port, host: '127.0.0.1' });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const waiters: Array<() => void> = [];
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
