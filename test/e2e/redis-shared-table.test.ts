@@ -165,6 +165,23 @@ t.test('three instances share one stick table through Redis', async (t) => {
     }
   });
 
+  await t.test('Redis hanging (SIGSTOP): requests are answered without waiting on it', async (t) => {
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      for (const [c, server] of claimed) {
+        const r = await get(B.claim, `/?client=${c}`, undefined, { timeout: 3000 });
+        t.equal(`${r.status} ${r.body}`, `200 ${server}`, 'known clients are local hits');
+      }
+      // New clients wait at most the section's timeout (200ms here), then are placed by hash.
+      const rs = await Promise.all([A, B, C].map((inst) => get(inst.claim, '/?client=hung-1', undefined, { timeout: 3000 })));
+      t.same(rs.map((r) => r.status), [200, 200, 200], 'new clients are served while Redis hangs');
+      t.equal(new Set(rs.map((r) => r.body)).size, 1, 'and the instances agree on their server');
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    await sleep(200);
+  });
+
   const outage = new Map<string, string>();
   await t.test('Redis stopped: no request fails, known clients stay, new clients agree', async (t) => {
     await redis.stop();
