@@ -5,6 +5,7 @@ import type { Balancer, PickContext } from '../balance/balancer.js';
 import { createBalancer } from '../balance/create-balancer.js';
 import type { Logger } from '../observe/logger.js';
 import type { StickRules } from '../persist/stick-rules.js';
+import { dynamicCookie } from '../persist/dynamic-cookie.js';
 import { HealthCheck } from './health-check.js';
 import { Server, type QueuedRequest } from './server.js';
 
@@ -18,8 +19,11 @@ export class Backend {
   readonly queue: QueuedRequest[] = [];
   /** stick-table rules of this backend, when it has any */
   stick: StickRules | undefined;
+  /** told of every server state change, with HAProxy's log line (lib/observe sends it to the backend's log targets) */
+  onServerState: ((server: Server, up: boolean, message: string) => void) | undefined;
   #balancer: Balancer;
   #checks: HealthCheck[] = [];
+  #warmups = new Map<Server, NodeJS.Timeout>();
   #log: Logger;
 
   constructor(config: ProxyConfig, log: Logger) {
@@ -29,25 +33,47 @@ export class Backend {
     this.#log = log;
     this.servers = assignIds(config).map(([sc, id]) => new Server(sc, id));
     for (const s of this.servers) s.onSlotFree = (srv) => this.#serveQueue(srv);
-    this.#balancer = createBalancer(config.balance);
+    const key = config.dynamicCookieKey;
+    if (config.cookie?.dynamic && key !== undefined) {
+      for (const s of this.servers) s.cookie ??= dynamicCookie(key, s.host, s.port);
+    }
+    this.#balancer = createBalancer({
+      balance: config.balance,
+      hashType: config.hashType,
+      hashBalanceFactor: config.hashBalanceFactor,
+      weights: config.servers.map((sc) => sc.weight),
+    });
     this.refresh();
   }
 
-  /** Recomputes the servers the balancer may use: active ones, else backups (HAProxy's rule). */
+  /**
+   * Recomputes the servers the balancer may use (HAProxy's recount_servers): the usable active
+   * servers with a non-zero weight; when there is none, the first usable backup, or every usable
+   * backup with `option allbackups`. Weight-0 servers still take persistent requests.
+   */
   refresh(): void {
-    const active = this.servers.filter((s) => !s.backup && s.usable);
+    const active = this.servers.filter((s) => !s.backup && s.balanceable);
     let usable = active;
     if (usable.length === 0) {
-      const backups = this.servers.filter((s) => s.backup && s.usable);
-      // Without `option allbackups` only the first usable backup takes traffic.
-      usable = backups.slice(0, 1);
+      const backups = this.servers.filter((s) => s.backup && s.balanceable);
+      usable = this.config.options.allbackups ? backups : backups.slice(0, 1);
     }
     this.#balancer.update(usable);
   }
 
+  /** Changes a server's weight at run time (0 drains it: only persistent traffic). */
+  setWeight(server: Server, weight: number): void {
+    clearTimeout(this.#warmups.get(server));
+    this.#warmups.delete(server);
+    server.userWeight = weight;
+    server.weight = weight;
+    this.refresh();
+    if (weight > 0) this.#serveQueue(server);
+  }
+
   /** The servers the balancer may currently use, as a count (nbsrv). */
   get usableCount(): number {
-    return this.servers.filter((s) => s.usable && !s.backup).length;
+    return this.servers.filter((s) => s.balanceable && !s.backup).length;
   }
 
   pick(ctx: PickContext, exclude?: Server): Server | undefined {
@@ -56,7 +82,12 @@ export class Backend {
 
   /** Some usable server exists (they may all be at maxconn: then the request queues). */
   hasUsableServer(): boolean {
-    return this.servers.some((s) => s.usable);
+    return this.servers.some((s) => s.balanceable);
+  }
+
+  /** The algorithm hashes a request key: a retry must not expect a different server from it. */
+  get hashBased(): boolean {
+    return ['source', 'uri', 'url_param', 'hdr', 'rdp-cookie', 'hash'].includes(this.config.balance.algorithm);
   }
 
   enqueue(waiter: QueuedRequest): void {
@@ -64,7 +95,8 @@ export class Backend {
   }
 
   #serveQueue(server: Server): void {
-    while (this.queue.length > 0 && server.usable && !server.isFull()) {
+    // The backend's queue is served by servers the balancer may use, not by drained ones.
+    while (this.queue.length > 0 && server.balanceable && !server.isFull()) {
       const waiter = this.queue.shift()!;
       if (waiter.cancelled) continue;
       server.take();
@@ -88,29 +120,72 @@ export class Backend {
     const remaining = this.usableCount;
     const backups = this.servers.filter((s) => s.backup && s.usable).length;
     // HAProxy's wording, so existing log watchers keep matching.
-    this.#log.alert(
+    const message =
       `${server.backup ? 'Backup ' : ''}Server ${this.name}/${server.name} is ${up ? 'UP' : 'DOWN'}, reason: ${reason}. ` +
-        `${remaining} active and ${backups} backup servers ${up ? 'online' : 'left'}. ` +
-        `${server.active} sessions active, 0 requeued, ${server.queue.length} remaining in queue.`,
-    );
+      `${remaining} active and ${backups} backup servers ${up ? 'online' : 'left'}. ` +
+      `${server.active} sessions active, 0 requeued, ${server.queue.length} remaining in queue.`;
+    this.#log.alert(message);
+    this.onServerState?.(server, up, message);
+    if (up) this.#warmUp(server);
     if (up) this.#serveQueue(server);
     if (!this.hasUsableServer()) this.#log.alert(`backend ${this.name} has no server available!`);
   }
 
+  /**
+   * `slowstart`: a server coming back up starts at 1/16 of its weight and reaches it linearly
+   * over the slowstart time, as HAProxy's dynamic algorithms do. Map-based ones (static-rr, first,
+   * map-based hashing) ignore it, as in HAProxy.
+   */
+  #warmUp(server: Server): void {
+    const ss = server.config.slowstart;
+    if (!ss || !this.#dynamicWeights) return;
+    clearTimeout(this.#warmups.get(server));
+    const since = Date.now();
+    const step = () => {
+      const elapsed = Date.now() - since;
+      if (elapsed >= ss || !server.usable) {
+        this.#warmups.delete(server);
+        server.weight = server.userWeight;
+      } else {
+        server.weight = (server.userWeight * Math.min(16, Math.floor((16 * elapsed + ss) / ss))) / 16;
+        const t = setTimeout(step, Math.max(50, Math.floor(ss / 20)));
+        t.unref();
+        this.#warmups.set(server, t);
+      }
+      this.refresh();
+    };
+    step();
+  }
+
+  get #dynamicWeights(): boolean {
+    const algo = this.config.balance.algorithm;
+    if (algo === 'roundrobin' || algo === 'leastconn' || algo === 'random') return true;
+    return this.hashBased && this.config.hashType?.lookup === 'consistent';
+  }
+
   stop(): void {
+    for (const t of this.#warmups.values()) clearTimeout(t);
     for (const c of this.#checks) c.stop();
     for (const s of this.servers) s.drainIdle();
   }
 }
 
-/** Server ids: the `id` keyword where given, else the next free number in file order (as HAProxy). */
-function assignIds(config: ProxyConfig): Array<[ProxyConfig['servers'][number], number]> {
+/**
+ * Server ids as HAProxy numbers them: the `id` keyword where given; otherwise the first free
+ * number from the server's position in the file (the counter advances past every server,
+ * with or without an id), so consistent-hash rings match HAProxy's.
+ */
+export function assignIds(config: Pick<ProxyConfig, 'servers'>): Array<[ProxyConfig['servers'][number], number]> {
   const taken = new Set(config.servers.map((s) => s.id).filter((id): id is number => id !== undefined));
   let next = 1;
   return config.servers.map((s) => {
-    if (s.id !== undefined) return [s, s.id];
-    while (taken.has(next)) next++;
-    taken.add(next);
-    return [s, next];
+    let id = s.id;
+    if (id === undefined) {
+      while (taken.has(next)) next++;
+      taken.add(next);
+      id = next;
+    }
+    next++;
+    return [s, id];
   });
 }

@@ -2,8 +2,9 @@
 // status means healthy) every `inter`; `fall` consecutive failures take the server down,
 // `rise` consecutive successes bring it back, as HAProxy counts them.
 import net from 'node:net';
-import type { ProxyConfig } from '../config/types.js';
+import type { HttpCheckExpect, ProxyConfig } from '../config/types.js';
 import type { Server } from './server.js';
+import { proxyHeader } from '../tcp/proxy-protocol.js';
 
 export class HealthCheck {
   #server: Server;
@@ -46,8 +47,12 @@ export class HealthCheck {
     const httpchk = this.#proxy.options.httpchk;
     const started = Date.now();
     let done = false;
-    const socket = net.connect({ host: srv.host, port: srv.port });
+    // `addr` and `port` on the server line send checks elsewhere than traffic.
+    const socket = net.connect({ host: srv.config.checkAddr ?? srv.host, port: srv.config.checkPort ?? srv.port });
     this.#socket = socket;
+    // With send-proxy (or check-send-proxy) the server expects a PROXY header first; a check
+    // has no client, so it says so (v1 UNKNOWN, v2 LOCAL) as HAProxy's checks do.
+    if (srv.config.sendProxy || srv.config.checkSendProxy) socket.write(proxyHeader(srv.config.sendProxy ?? 1, undefined));
     const finish = (ok: boolean, reason: string) => {
       if (done) return;
       done = true;
@@ -55,7 +60,7 @@ export class HealthCheck {
       socket.destroy();
       this.#socket = undefined;
       this.#result(ok, reason, Date.now() - started);
-      this.#schedule(srv.config.inter);
+      this.#schedule(this.#interval());
     };
     const timer = setTimeout(() => finish(false, httpchk ? 'Layer7 timeout' : 'Layer4 timeout'), timeout);
     socket.on('error', (err: NodeJS.ErrnoException) =>
@@ -66,18 +71,41 @@ export class HealthCheck {
       socket.write(`${httpchk.method} ${httpchk.uri} ${httpchk.version}\r\nHost: ${srv.host}\r\nConnection: close\r\n\r\n`);
     });
     if (httpchk) {
+      const expect = this.#proxy.httpCheckExpect;
+      const needBody = expect?.kind === 'string' || expect?.kind === 'rstring';
       let got = '';
       socket.setEncoding('latin1');
+      const judge = (complete: boolean) => {
+        const m = /^HTTP\/\d\.\d (\d{3})/.exec(got);
+        if (!m) {
+          if (complete || got.length > 64 || got.includes('\n')) finish(false, 'Layer7 invalid response');
+          return;
+        }
+        const status = Number(m[1]);
+        if (!needBody) {
+          const r = expectStatus(expect, status);
+          return finish(r.ok, r.reason);
+        }
+        // String matches read the body, up to the end of the response (Connection: close) or 16 kB.
+        if (!complete && got.length < 16384) return;
+        const sep = got.indexOf('\r\n\r\n');
+        const r = expectBody(expect!, sep === -1 ? '' : got.slice(sep + 4, sep + 4 + 16384), status);
+        finish(r.ok, r.reason);
+      };
       socket.on('data', (d: string) => {
         got += d;
-        const m = /^HTTP\/\d\.\d (\d{3})/.exec(got);
-        if (m) {
-          const status = Number(m[1]);
-          finish(status >= 200 && status < 400, status >= 200 && status < 400 ? `Layer7 check passed, code: ${status}` : `Layer7 wrong status, code: ${status}`);
-        } else if (got.length > 64 || got.includes('\n')) finish(false, 'Layer7 invalid response');
+        judge(false);
       });
-      socket.on('end', () => finish(false, 'Layer7 invalid response'));
+      socket.on('end', () => judge(true));
     }
+  }
+
+  /** HAProxy's srv_getinter: `inter` when fully up, `downinter` when fully down, else `fastinter`. */
+  #interval(): number {
+    const c = this.#server.config;
+    if (this.#health === c.rise + c.fall - 1) return c.inter;
+    if (this.#health === 0) return c.downinter ?? c.inter;
+    return c.fastinter ?? c.inter;
   }
 
   #result(ok: boolean, reason: string, ms: number): void {
@@ -96,4 +124,35 @@ export class HealthCheck {
     const isUp = this.#health >= rise;
     if (isUp !== wasUp) this.#onChange(isUp, `${reason}, check duration: ${ms}ms`);
   }
+}
+
+interface Verdict {
+  ok: boolean;
+  reason: string;
+}
+
+/** `http-check expect [!] status|rstatus`; without an expect rule, 2xx and 3xx pass. */
+export function expectStatus(expect: HttpCheckExpect | undefined, status: number): Verdict {
+  let match: boolean;
+  if (!expect) match = status >= 200 && status < 400;
+  else if (expect.kind === 'rstatus') match = new RegExp(expect.pattern).test(String(status));
+  else {
+    match = expect.pattern.split(',').some((part) => {
+      const [lo, hi] = part.split('-').map(Number) as [number, number | undefined];
+      return hi === undefined ? status === lo : status >= lo && status <= hi;
+    });
+  }
+  const ok = expect?.negate ? !match : match;
+  return ok
+    ? { ok, reason: `Layer7 check passed, code: ${status}` }
+    : { ok, reason: `Layer7 wrong status, code: ${status}, info: "HTTP status check returned code <${status}>"` };
+}
+
+/** `http-check expect [!] string|rstring` against the response body. */
+export function expectBody(expect: HttpCheckExpect, body: string, status: number): Verdict {
+  const match = expect.kind === 'string' ? body.includes(expect.pattern) : new RegExp(expect.pattern).test(body);
+  const ok = expect.negate ? !match : match;
+  return ok
+    ? { ok, reason: `Layer7 check passed, code: ${status}` }
+    : { ok, reason: `Layer7 wrong status, code: ${status}, info: "HTTP content check ${expect.negate ? 'matched unwanted content' : 'did not match'}"` };
 }

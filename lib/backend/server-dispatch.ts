@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { PickContext } from '../balance/balancer.js';
 import type { AssignReason, Backend } from './backend.js';
 import { ServerConnection } from './server-connection.js';
+import { proxyHeader, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import type { QueuedRequest, Server } from './server.js';
 
 export interface DispatchSuccess {
@@ -13,12 +14,15 @@ export interface DispatchSuccess {
   server: Server;
   reason: AssignReason;
   reused: boolean;
+  /** time spent in a maxconn queue (ms) and failed connection attempts before this one, for logs */
+  queuedMs?: number;
+  retries?: number;
 }
 
 export interface DispatchHandlers {
   connected(result: DispatchSuccess): void;
   /** 503: no server, queue timeout or connect failures exhausted */
-  failed(status: 503, why: string): void;
+  failed(status: 503, why: string, attempt?: { server: Server | undefined; retries: number }): void;
 }
 
 export interface DispatchOptions {
@@ -34,6 +38,10 @@ export interface DispatchOptions {
   reuse: boolean | 'any' | 'proven' | 'none';
   /** the connection this client used last, held for it alone; taken when the server matches */
   own?: ServerConnection;
+  /** the client connection's addresses, for a server's `send-proxy` header (unknown if absent) */
+  clientAddresses?: ProxiedAddresses;
+  /** keep writing after the server's FIN (TCP mode passes each FIN on separately) */
+  allowHalfOpen?: boolean;
 }
 
 export class ServerDispatch implements QueuedRequest {
@@ -44,6 +52,8 @@ export class ServerDispatch implements QueuedRequest {
   #server: Server | undefined;
   #reason: AssignReason;
   #retriesLeft: number;
+  #startedAt = Date.now();
+  #queuedMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #socket: net.Socket | undefined;
   #holdsSlot = false;
@@ -80,6 +90,7 @@ export class ServerDispatch implements QueuedRequest {
 
   /** Called by a queue when a slot was taken for us. */
   grant(server: Server): void {
+    this.#queuedMs = Date.now() - this.#startedAt;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#server = server;
@@ -90,6 +101,7 @@ export class ServerDispatch implements QueuedRequest {
   #claim(server: Server): void {
     this.#server = server;
     if (server.isFull()) {
+      if (server.queueFull()) return this.#queueElsewhere(server);
       server.queue.push(this);
       this.#armQueueTimeout();
       return;
@@ -97,6 +109,18 @@ export class ServerDispatch implements QueuedRequest {
     server.take();
     this.#holdsSlot = true;
     this.#connect();
+  }
+
+  // The chosen server's queue is at its maxqueue: as HAProxy, give up the choice (and any
+  // persistence) and let the balancer place the request, or wait in the backend's queue.
+  #queueElsewhere(full: Server): void {
+    this.#server = undefined;
+    this.#reason = 'redispatch';
+    const other = this.#backend.pick(this.#opts.ctx, full);
+    if (other && other !== full && !other.isFull()) return this.#claim(other);
+    if (!this.#backend.hasUsableServer()) return this.#fail('no server available');
+    this.#backend.enqueue(this);
+    this.#armQueueTimeout();
   }
 
   #armQueueTimeout(): void {
@@ -129,9 +153,11 @@ export class ServerDispatch implements QueuedRequest {
         return this.#succeed(conn, true);
       }
     }
-    const socket = net.connect({ host: server.host, port: server.port });
+    const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: this.#opts.allowHalfOpen ?? false });
     this.#socket = socket;
     socket.setNoDelay(true);
+    // send-proxy: the header is the first thing the server reads (buffered until connected).
+    if (server.config.sendProxy) socket.write(proxyHeader(server.config.sendProxy, this.#opts.clientAddresses));
     const connectTimeout = this.#backend.timeouts.connect;
     const onError = () => {
       socket.destroy();
@@ -159,8 +185,8 @@ export class ServerDispatch implements QueuedRequest {
     if (this.#retriesLeft <= 0) return this.#fail('connection failures exhausted the retries');
     this.#retriesLeft--;
     const failed = this.#server!;
-    if (this.#retriesLeft === 0 && this.#backend.config.options.redispatch) {
-      // Last retry: break persistence and try another server.
+    if (this.#shouldRedispatch(failed)) {
+      // Break persistence and try another server.
       const other = this.#backend.pick(this.#opts.ctx, failed);
       if (other && other !== failed) {
         this.#releaseSlot();
@@ -175,9 +201,29 @@ export class ServerDispatch implements QueuedRequest {
     }, pause);
   }
 
+  /**
+   * HAProxy's rule for a retry after a connection failure with `option redispatch [N]`: go
+   * elsewhere when the server is down, on every Nth retry (N < 0: the Nth before the last; the
+   * default -1 is the last retry), or on any retry of a request the balancer placed (not a
+   * persistent one) when several servers are active and the algorithm does not hash a key.
+   */
+  #shouldRedispatch(failed: Server): boolean {
+    const be = this.#backend;
+    if (!be.config.options.redispatch) return false;
+    const retries = be.config.retries;
+    const done = retries - this.#retriesLeft;
+    const every = be.config.redispatchInterval ?? -1;
+    if (!failed.usable) return true;
+    if (every > 0 && done % every === 0) return true;
+    if (every < 0 && retries + 1 + every > 0 && done % (retries + 1 + every) === 0) return true;
+    const placed = this.#reason === 'balance' || this.#reason === 'redispatch';
+    return placed && be.usableCount > 1 && !be.hashBased;
+  }
+
   #succeed(conn: ServerConnection, reused: boolean): void {
     this.#done = true;
-    this.#handlers.connected({ conn, server: this.#server!, reason: this.#reason, reused });
+    const retries = this.#backend.config.retries - this.#retriesLeft;
+    this.#handlers.connected({ conn, server: this.#server!, reason: this.#reason, reused, queuedMs: this.#queuedMs, retries });
   }
 
   #fail(why: string): void {
@@ -185,7 +231,7 @@ export class ServerDispatch implements QueuedRequest {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#releaseSlot();
-    this.#handlers.failed(503, why);
+    this.#handlers.failed(503, why, { server: this.#server, retries: this.#backend.config.retries - this.#retriesLeft });
   }
 
   #releaseSlot(): void {

@@ -16,13 +16,21 @@ export class Server {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  readonly cookie: string | undefined;
+  /** the `cookie` value, or one derived by `cookie ... dynamic` */
+  cookie: string | undefined;
   readonly backup: boolean;
   readonly maxconn: number;
   /** stable identity for shared tables: the `id` keyword, else assigned in file order */
   readonly id: number;
   readonly config: ServerConfig;
+  /** what its consistent-hash points derive from */
+  readonly hashKey: 'id' | 'addr' | 'addr-port';
+  /** most requests that may wait in this server's queue (0: no limit) */
+  readonly maxqueue: number;
+  /** the weight balancers use: the configured or runtime-set weight, ramped during slowstart */
   weight: number;
+  /** the weight as configured or set at run time (HAProxy's uweight) */
+  userWeight: number;
   health: ServerHealth = 'up';
   /** `disabled` in the file, or put in maintenance at run time */
   maintenance: boolean;
@@ -43,6 +51,9 @@ export class Server {
     this.backup = config.backup;
     this.maxconn = config.maxconn;
     this.weight = config.weight;
+    this.userWeight = config.weight;
+    this.hashKey = config.hashKey ?? 'id';
+    this.maxqueue = config.maxqueue ?? 0;
     this.maintenance = config.disabled;
     this.id = id;
   }
@@ -50,6 +61,16 @@ export class Server {
   /** Up and not in maintenance: may receive traffic (weight 0 still takes persistent requests). */
   get usable(): boolean {
     return this.health === 'up' && !this.maintenance;
+  }
+
+  /** Usable and with a non-zero weight: may be chosen by a balancer (HAProxy's srv_willbe_usable). */
+  get balanceable(): boolean {
+    return this.usable && this.weight > 0;
+  }
+
+  /** Its queue has reached `maxqueue`: new requests must go elsewhere. */
+  queueFull(): boolean {
+    return this.maxqueue > 0 && this.queue.filter((w) => !w.cancelled).length >= this.maxqueue;
   }
 
   isFull(): boolean {

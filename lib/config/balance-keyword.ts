@@ -10,7 +10,7 @@ function uriArgs(ctx: KeywordContext): string[] {
     const word = args[i]!;
     if (word === 'whole' || word === 'path-only') continue;
     if (word === 'len' || word === 'depth') {
-      ctx.int(ctx.arg(i + 2, `value for '${word}'`), `'${word}'`, 0);
+      ctx.int(ctx.arg(i + 2, `value for '${word}'`), `'${word}'`, 1);
       i++;
       continue;
     }

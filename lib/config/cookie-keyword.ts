@@ -40,7 +40,7 @@ export function parseCookie(ctx: KeywordContext): CookieConfig {
       if (/[;\x00-\x1f\x7f]/.test(attr)) ctx.fail(`'attr' value '${attr}' must not contain ';' or control characters`);
       cookie.attrs.push(attr);
     } else if (word === 'dynamic') {
-      ctx.fail("'dynamic' cookies are not supported yet", ConfigErrorCode.UNSUPPORTED);
+      cookie.dynamic = true;
     } else {
       ctx.fail(`unknown option '${word}'`, ConfigErrorCode.UNKNOWN_OPTION);
     }

@@ -3,6 +3,7 @@
 import { parseBalance } from './balance-keyword.js';
 import { parseBind } from './bind-keyword.js';
 import { parseCookie } from './cookie-keyword.js';
+import { FARM_PROXY_KEYWORDS } from './farm-keywords.js';
 import type { Keyword, KeywordContext, KeywordTable, SectionKind } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
 import { parseServer } from './server-keyword.js';
@@ -148,7 +149,6 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   timeout('queue', BE),
   timeout('tunnel', BE),
   timeout('check', BE),
-  flagOption('redispatch', BE),
   flagOption('httplog', FE, 'tcplog'),
   flagOption('tcplog', FE, 'httplog'),
   flagOption('forwardfor', ALL),
@@ -172,4 +172,5 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   ['stick match', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('match', p, ctx) }],
   ['stick store-request', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-request', p, ctx) }],
   ['stick store-response', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-response', p, ctx) }],
+  ...FARM_PROXY_KEYWORDS,
 ]);

@@ -70,6 +70,31 @@ export function parseServer(lineCtx: KeywordContext): ServerConfig {
       case 'pool-max-conn':
         server.poolMaxConn = ctx.int(value(++i, word), `'${word}'`, -1);
         break;
+      case 'hash-key': {
+        const k = value(++i, word);
+        if (k !== 'id' && k !== 'addr' && k !== 'addr-port') ctx.fail(`'hash-key' must be 'id', 'addr' or 'addr-port' (got '${k}')`);
+        server.hashKey = k as 'id' | 'addr' | 'addr-port';
+        break;
+      }
+      case 'slowstart':
+        server.slowstart = ctx.time(value(++i, word), `'${word}'`);
+        break;
+      case 'maxqueue':
+        server.maxqueue = ctx.int(value(++i, word), `'${word}'`);
+        break;
+      case 'fastinter':
+      case 'downinter': {
+        const t = ctx.time(value(++i, word), `'${word}'`);
+        if (t === 0) ctx.fail(`'${word}' must be greater than zero`);
+        server[word] = t;
+        break;
+      }
+      case 'port':
+        server.checkPort = ctx.int(value(++i, word), `'${word}'`, 1, 65535);
+        break;
+      case 'addr':
+        server.checkAddr = value(++i, word);
+        break;
       default:
         ctx.fail(`unknown keyword '${word}'`, ConfigErrorCode.UNKNOWN_OPTION);
     }

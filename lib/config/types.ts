@@ -51,6 +51,8 @@ export interface CookieConfig {
   maxidle?: number; // ms
   maxlife?: number; // ms
   attrs: string[];
+  /** `dynamic`: servers without a cookie value get one derived from `dynamic-cookie-key` */
+  dynamic?: boolean;
   where: SourceLocation;
 }
 
@@ -70,6 +72,20 @@ export interface ServerConfig {
   id?: number;
   /** `pool-max-conn`: idle keep-alive connections kept for reuse (-1, the default: no limit) */
   poolMaxConn?: number;
+  /** `hash-key id|addr|addr-port`: what the server's consistent-hash points derive from (default id) */
+  hashKey?: 'id' | 'addr' | 'addr-port';
+  /** `slowstart`: ms over which a server coming back up ramps to its full weight */
+  slowstart?: number;
+  /** `maxqueue`: most requests queued on this server (0 = unlimited); a full queue redispatches */
+  maxqueue?: number;
+  /** `fastinter`: check interval while a server is changing state */
+  fastinter?: number;
+  /** `downinter`: check interval while a server is down */
+  downinter?: number;
+  /** `port`: health checks go to this port */
+  checkPort?: number;
+  /** `addr`: health checks go to this address */
+  checkAddr?: string;
   where: SourceLocation;
 }
 
@@ -85,6 +101,24 @@ export interface ProxyOptions {
   tcplog: boolean;
   forwardfor: boolean;
   httpchk?: HttpCheckConfig;
+  /** `option allbackups`: every usable backup server takes traffic, not only the first */
+  allbackups?: boolean;
+  /** `option persist`: a cookie still routes to its server when that server is down */
+  persist?: boolean;
+}
+
+/** `hash-type <method> <function> <modifier>` */
+export interface HashTypeConfig {
+  lookup: 'map-based' | 'consistent';
+  fn: 'sdbm' | 'djb2' | 'wt6' | 'crc32';
+  avalanche: boolean;
+}
+
+/** `http-check expect [!] status|rstatus|string|rstring <pattern>` */
+export interface HttpCheckExpect {
+  negate: boolean;
+  kind: 'status' | 'rstatus' | 'string' | 'rstring';
+  pattern: string;
 }
 
 export interface LogTarget {
@@ -125,6 +159,16 @@ export interface ProxyConfig {
   stickTable?: StickTableConfig;
   /** `stick on|match|store-request|store-response`, in file order */
   stickRules?: StickRuleConfig[];
+  /** `hash-type` (default map-based sdbm, no avalanche) */
+  hashType?: HashTypeConfig;
+  /** `hash-balance-factor`: bounded loads for consistent hashing, percent (0 = off) */
+  hashBalanceFactor?: number;
+  /** `http-check expect` */
+  httpCheckExpect?: HttpCheckExpect;
+  /** `option redispatch N`: redispatch on every Nth retry (negative: Nth before last; default -1) */
+  redispatchInterval?: number;
+  /** `dynamic-cookie-key`: the secret of `cookie ... dynamic` */
+  dynamicCookieKey?: string;
 }
 
 export interface GlobalConfig {

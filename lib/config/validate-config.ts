@@ -3,6 +3,7 @@
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from './types.js';
 import { validateStick } from './validate-stick.js';
+import { checkFarm } from './validate-farm.js';
 
 const where = (p: { where: { file: string; line: number } }) => `${p.where.file}:${p.where.line}`;
 
@@ -63,6 +64,7 @@ function checkFrontend(proxy: ProxyConfig, proxies: ProxyConfig[], errors: Confi
 }
 
 function checkBackend(proxy: ProxyConfig, errors: ConfigError[]): void {
+  checkFarm(proxy, errors);
   if (proxy.cookie && proxy.mode !== 'http') {
     errors.push(new ConfigError(ConfigErrorCode.COOKIE_NEEDS_HTTP, proxy.cookie.where, 'cookie',
       `'cookie' : requires 'mode http' but ${proxy.kind} '${proxy.name}' is in tcp mode`));

@@ -5,20 +5,36 @@ import type { CookieConfig } from '../config/types.js';
 import type { Server } from '../backend/server.js';
 import type { HeadEdit, MessageHead } from '../http/message-head.js';
 import { parseCookieHeader, removeCookie, setCookieName } from '../http/cookie-header.js';
+import { encodeCookieDate, encodeQuanta, splitCookieValue } from './cookie-date.js';
 
-/** HAProxy's client-cookie log flag: N none, I invalid, D server down, V valid. */
-export type ClientCookieState = 'N' | 'I' | 'D' | 'V';
+/**
+ * HAProxy's client-cookie log flag: N none, I invalid, D server down, V valid, E expired
+ * (maxidle), O too old (maxlife), U unused (persistence decided otherwise).
+ */
+export type ClientCookieState = 'N' | 'I' | 'D' | 'V' | 'E' | 'O' | 'U';
 
 export interface CookieLookup {
   state: ClientCookieState;
-  /** the server the cookie routes to (state V) */
+  /** the server the cookie routes to (state V, or D with `option persist`) */
   server?: Server;
+  /** the dates the cookie carried (unix seconds), kept for the Set-Cookie refresh */
+  lastDate?: number;
+  firstDate?: number;
+}
+
+export interface CookieLookupOptions {
+  /** `option persist`: a cookie naming a down server still routes to it */
+  persist?: boolean;
+  /** now, in unix milliseconds (tests) */
+  now?: number;
 }
 
 const PREFIX_DELIMITER = '~';
+/** dates further than this in the future are not trusted (HAProxy: one day) */
+const FUTURE_SLACK_S = 86400;
 
-/** Finds the persistence cookie in a request and the usable server it names. */
-export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Server[]): CookieLookup {
+/** Finds the persistence cookie in a request and the server it names (HAProxy's rules). */
+export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Server[], opts: CookieLookupOptions = {}): CookieLookup {
   let value: string | undefined;
   for (const h of head.headers) {
     if (h.name !== 'cookie') continue;
@@ -31,16 +47,38 @@ export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Serv
     if (value !== undefined) break;
   }
   if (value === undefined) return { state: 'N' };
-  const serverValue = cfg.mode === 'prefix' ? value.split(PREFIX_DELIMITER, 1)[0]! : value;
-  if (serverValue === '') return { state: 'I' }; // an empty value never matches a cookie-less server
-  let known = false;
-  // Several servers may share a value (a normal one and its backup): the first usable one wins.
+  let serverValue: string;
+  const out: CookieLookup = { state: 'I' };
+  if (cfg.mode === 'prefix') serverValue = value.split(PREFIX_DELIMITER, 1)[0]!;
+  else {
+    const parts = splitCookieValue(value);
+    serverValue = parts.server;
+    if (parts.last !== undefined) out.lastDate = parts.last;
+    if (parts.first !== undefined) out.firstDate = parts.first;
+  }
+  const now = Math.floor((opts.now ?? Date.now()) / 1000);
+  const maxlife = cfg.maxlife === undefined ? 0 : Math.floor(cfg.maxlife / 1000);
+  const maxidle = cfg.maxidle === undefined ? 0 : Math.floor(cfg.maxidle / 1000);
+  // Too old, then idle too long; a date far in the future is not trusted either.
+  if (out.firstDate && maxlife && (now - out.firstDate > maxlife || out.firstDate - now > FUTURE_SLACK_S)) {
+    return { state: 'O' };
+  }
+  if (out.lastDate && maxidle && (now - out.lastDate > maxidle || out.lastDate - now > FUTURE_SLACK_S)) {
+    return { state: 'E' };
+  }
+  if (serverValue === '') return out; // an empty value never matches a cookie-less server
+  // Several servers may share a value (a normal one and its backup): the first usable one wins;
+  // with `option persist` the first one, even down.
   for (const s of servers) {
     if (s.cookie !== serverValue) continue;
-    known = true;
-    if (s.usable) return { state: 'V', server: s };
+    if (s.usable || opts.persist) {
+      out.state = s.usable ? 'V' : 'D';
+      out.server = s;
+      return out;
+    }
+    out.state = 'D';
   }
-  return { state: known ? 'D' : 'I' };
+  return out;
 }
 
 /**
@@ -72,17 +110,24 @@ export function editRequestCookie(cfg: CookieConfig, head: MessageHead, edit: He
   }
 }
 
-/** HAProxy's server-cookie log flag: N none, I inserted, P provided by the server, R rewritten, D deleted. */
-export type ServerCookieState = 'N' | 'I' | 'P' | 'R' | 'D';
+/**
+ * HAProxy's server-cookie log flag: N none, I inserted, U date updated, P provided by the server
+ * and passed as is, R rewritten (rewrite / prefix), D deleted.
+ */
+export type ServerCookieState = 'N' | 'I' | 'U' | 'P' | 'R' | 'D';
 
 export interface ResponseCookieContext {
   server: Server;
-  /** the request was routed by a valid persistence cookie */
+  /** the request was routed by its persistence cookie */
   direct: boolean;
   method: string | undefined;
+  /** what the request's cookie said (for the maxidle / maxlife dates) */
+  lookup?: CookieLookup;
+  /** now, in unix milliseconds (tests) */
+  now?: number;
 }
 
-/** Applies insert / rewrite / prefix to a response head. */
+/** Applies insert / rewrite / prefix to a response head; returns the server-side log flag. */
 export function editResponseCookie(
   cfg: CookieConfig,
   head: MessageHead,
@@ -96,22 +141,17 @@ export function editResponseCookie(
     const value = head.value(h);
     if (setCookieName(value) !== cfg.name) continue;
     serverSetIt = true;
-    if (cfg.mode === 'insert') {
-      // The application's own cookie of that name is removed, unless `preserve` lets it end persistence.
-      if (!cfg.preserve) {
-        edit.drop(h);
-        state = 'D';
-      } else state = 'P';
-    } else if (cfg.mode === 'rewrite' || cfg.mode === 'prefix') {
-      if (cfg.indirect && ctx.direct) {
-        edit.drop(h);
-        state = 'D';
-        continue;
-      }
-      if (ctx.server.cookie === undefined) continue;
+    state = 'P';
+    // `preserve` leaves the application's cookie alone (it may be ending persistence).
+    if (cfg.preserve) continue;
+    if (cfg.mode === 'insert' || (cfg.indirect && ctx.direct)) {
+      // Insert mode replaces it with ours; `indirect` hides it from a client already routed.
+      edit.drop(h);
+      state = 'D';
+    } else if (ctx.server.cookie !== undefined) {
       const eq = value.indexOf('=');
       const semi = value.indexOf(';', eq);
-      const appValue = value.slice(eq + 1, semi === -1 ? value.length : semi);
+      const appValue = value.slice(eq + 1, semi === -1 ? value.length : semi).trim();
       const newValue = cfg.mode === 'rewrite' ? ctx.server.cookie : `${ctx.server.cookie}${PREFIX_DELIMITER}${appValue}`;
       const headerName = head.raw.toString('latin1', h.start, h.start + 10);
       edit.replace(h, `${headerName}: ${cfg.name}=${newValue}${semi === -1 ? '' : value.slice(semi)}`);
@@ -119,26 +159,49 @@ export function editResponseCookie(
     }
   }
   if (cfg.mode !== 'insert') return state;
-  if (ctx.direct) return state;
   if (cfg.preserve && serverSetIt) return state;
   if (cfg.postonly && ctx.method !== 'POST') return state;
-  edit.append(`Set-Cookie: ${insertedCookie(cfg, ctx.server)}`);
+  const now = Math.floor((ctx.now ?? Date.now()) / 1000);
+  // The request's dates count even when it was not routed by them (HAProxy keeps the first-seen
+  // date of a client redispatched away from a down server).
+  const last = ctx.lookup?.lastDate;
+  const first = ctx.lookup?.firstDate;
+  // A routed client gets a new cookie only to refresh its last-seen date (at most every ~4 s),
+  // to add a first-seen date maxlife now wants, or to drop one it no longer wants.
+  const refresh =
+    ((cfg.maxidle !== undefined || last !== undefined) && (last === undefined || last < now)) ||
+    (cfg.maxlife !== undefined && first === undefined) ||
+    (cfg.maxlife === undefined && first !== undefined);
+  if (ctx.direct && !refresh) return state;
+  edit.append(`Set-Cookie: ${insertedCookie(cfg, ctx.server, now, first)}`);
   if (cfg.nocache && isCacheable(head)) edit.append('Cache-control: private');
-  return 'I';
+  return ctx.server.cookie !== undefined && ctx.direct ? 'U' : 'I';
 }
 
 /** The Set-Cookie value HAProxy builds, attribute for attribute. */
-export function insertedCookie(cfg: CookieConfig, server: Server): string {
+export function insertedCookie(cfg: CookieConfig, server: Server, nowSeconds = Math.floor(Date.now() / 1000), firstDate?: number): string {
+  let out: string;
   if (server.cookie === undefined) {
     // A server without a cookie value (a cookie-less backup) clears the client's cookie.
-    return `${cfg.name}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/`;
+    out = `${cfg.name}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/`;
+  } else {
+    out = `${cfg.name}=${server.cookie}`;
+    if (cfg.maxidle !== undefined || cfg.maxlife !== undefined) {
+      out += `|${encodeCookieDate(nowSeconds)}`;
+      if (cfg.maxlife !== undefined) out += `|${firstDate !== undefined ? encodeQuanta(firstDate >>> 2) : encodeCookieDate(nowSeconds)}`;
+    }
+    out += '; path=/';
   }
-  let out = `${cfg.name}=${server.cookie}; path=/`;
   for (const d of cfg.domains) out += `; domain=${d}`;
   if (cfg.httponly) out += '; HttpOnly';
   if (cfg.secure) out += '; Secure';
   for (const a of cfg.attrs) out += `; ${a}`;
   return out;
+}
+
+/** HAProxy's two cookie characters of the termination state (%tsc), '-' without a cookie. */
+export function cookieLogFlags(client: ClientCookieState | undefined, server: ServerCookieState | undefined): string {
+  return (client ?? '-') + (server ?? '-');
 }
 
 function isCacheable(head: MessageHead): boolean {

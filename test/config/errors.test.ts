@@ -77,7 +77,7 @@ t.test('bad values', async (t) => {
   one(t, 'backend be\n timeout connect 5x\n', B, 2, 'timeout connect', /'timeout connect' : value: invalid time value '5x'/);
   one(t, 'backend be\n timeout connect\n', M, 2, 'timeout connect', /missing time value/);
   one(t, 'backend be\n retries -1\n', B, 2, 'retries', /not a non-negative integer/);
-  one(t, 'backend be\n option redispatch 1\n', U, 2, 'option redispatch', /unexpected argument '1'/);
+  one(t, 'backend be\n option redispatch 1 2\n', U, 2, 'option redispatch', /unexpected argument '2'/);
   one(t, 'backend be\n option httpchk GET health\n', B, 2, 'option httpchk', /invalid URI 'health'/);
   one(t, 'backend be\n option httpchk G(T /\n', B, 2, 'option httpchk', /invalid HTTP method/);
   one(t, 'backend be\n option httpchk GET / HTTP/2\n', B, 2, 'option httpchk', /invalid HTTP version/);
@@ -114,7 +114,9 @@ t.test('cookie errors', async (t) => {
   one(t, 'backend be\n mode http\n cookie S insert maxidle\n', 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'cookie', /missing value for 'maxidle'/);
   one(t, 'backend be\n mode http\n cookie S insert maxlife 1y\n', B, 3, 'cookie', /'maxlife'/);
   one(t, 'backend be\n mode http\n cookie S insert attr "a;b"\n', B, 3, 'cookie', /must not contain ';'/);
-  one(t, 'backend be\n mode http\n cookie S insert dynamic\n', 'LIMPET_CONFIG_UNSUPPORTED', 3, 'cookie', /'dynamic'/);
+  one(t, 'backend be\n mode http\n cookie S insert dynamic\n', 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'cookie', /'dynamic' needs a 'dynamic-cookie-key'/);
+  one(t, 'backend be\n balance url_param id check_post\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'balance', /check_post/);
+  one(t, 'backend be\n balance hash src,lower\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'balance', /unsupported sample expression/);
   one(t, 'backend be\n mode http\n cookie S insert sticky\n', 'LIMPET_CONFIG_UNKNOWN_OPTION', 3, 'cookie', /unknown option 'sticky'/);
 });
 

@@ -110,14 +110,12 @@ t.test('balance algorithms and their arguments', async (t) => {
     ['uri', 'uri', []],
     ['uri whole len 10 depth 2 path-only', 'uri', ['whole', 'len', '10', 'depth', '2', 'path-only']],
     ['url_param userid', 'url_param', ['userid']],
-    ['url_param userid check_post', 'url_param', ['userid', 'check_post']],
-    ['url_param userid check_post 64', 'url_param', ['userid', 'check_post', '64']],
     ['hdr(host)', 'hdr', ['host']],
     ['hdr(Host) use_domain_only', 'hdr', ['Host', 'use_domain_only']],
     ['rdp-cookie', 'rdp-cookie', []],
     ['rdp-cookie(mstshash)', 'rdp-cookie', ['mstshash']],
     ['hash req.cookie(ID)', 'hash', ['req.cookie(ID)']],
-    ['hash src,lower', 'hash', ['src,lower']],
+    ['hash req.hdr(X-Tenant)', 'hash', ['req.hdr(X-Tenant)']],
   ];
   for (const [line, algorithm, args] of cases) {
     const b = backend(`balance ${line}`).balance;

@@ -1,0 +1,104 @@
+// HAProxy's consistent-hash ring (src/lb_chash.c): each server owns weight x 16 points whose
+// positions derive from the server's id (or address), never from its position in the file,
+// so independent instances with the same ids build the same ring. A key goes to the closest
+// point on either side; removing a server only moves the keys that were on its own points.
+import type { Server } from '../backend/server.js';
+import { fullHash } from './hash-functions.js';
+
+/** HAProxy's BE_WEIGHT_SCALE: ring points per unit of weight. */
+export const POINTS_PER_WEIGHT = 16;
+/** HAProxy's SRV_EWGHT_RANGE (256 x 16): the spacing of server ids in the point numbering. */
+const EWGHT_RANGE = 256 * POINTS_PER_WEIGHT;
+
+export type HashKeySource = 'id' | 'addr' | 'addr-port';
+
+/** The ring position of a server's `index`-th point. */
+export function pointKey(server: Server, index: number): number {
+  return fullHash((Math.imul(serverBase(server), EWGHT_RANGE) + index) >>> 0);
+}
+
+// The number a server's points are derived from: its id by default; with `hash-key addr` or
+// `addr-port`, its IPv4 address (and port), so instances that number servers differently agree.
+function serverBase(server: Server): number {
+  const mode = server.hashKey;
+  if (mode === 'id') return server.id;
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(server.host);
+  if (!v4) return server.id;
+  const addr = ((+v4[1]! << 24) | (+v4[2]! << 16) | (+v4[3]! << 8) | +v4[4]!) >>> 0;
+  return mode === 'addr-port' ? fullHash((addr + fullHash(server.port)) >>> 0) : fullHash(addr);
+}
+
+export class ChashRing {
+  /** point positions, ascending, and the server owning each */
+  #keys: Uint32Array = new Uint32Array(0);
+  #owners: Server[] = [];
+  /** round-robin cursor for requests without a key */
+  #last = -1;
+
+  get size(): number {
+    return this.#keys.length;
+  }
+
+  build(servers: readonly Server[]): void {
+    const points: Array<{ key: number; server: Server; order: number }> = [];
+    let order = 0;
+    for (const s of servers) {
+      const n = s.weight * POINTS_PER_WEIGHT;
+      for (let i = 0; i < n; i++) points.push({ key: pointKey(s, i), server: s, order: order++ });
+    }
+    // Equal positions keep insertion order, as HAProxy's ebtree does for duplicates.
+    points.sort((a, b) => a.key - b.key || a.order - b.order);
+    this.#keys = Uint32Array.from(points, (p) => p.key);
+    this.#owners = points.map((p) => p.server);
+    if (this.#last >= this.#keys.length) this.#last = -1;
+  }
+
+  /**
+   * The server closest to `hash`, then walking forward past `avoid` and any server `eligible`
+   * refuses (bounded loads), as chash_get_server_hash does.
+   */
+  lookup(hash: number, avoid?: Server, eligible?: (s: Server) => boolean): Server | undefined {
+    const n = this.#keys.length;
+    if (n === 0) return undefined;
+    let next = this.#lowerBound(hash);
+    if (next === n) next = 0;
+    const prev = next === 0 ? n - 1 : next - 1;
+    const dp = (hash - this.#keys[prev]!) >>> 0;
+    const dn = (this.#keys[next]! - hash) >>> 0;
+    let i = dp <= dn ? prev : next;
+    for (let steps = 0; steps < n; steps++) {
+      const s = this.#owners[i]!;
+      if (s !== avoid && (!eligible || eligible(s))) return s;
+      i = i + 1 === n ? 0 : i + 1;
+    }
+    return this.#owners[dp <= dn ? prev : next];
+  }
+
+  /** Walks the ring point by point, skipping full servers and `avoid` (chash_get_next_server). */
+  next(avoid?: Server): Server | undefined {
+    const n = this.#keys.length;
+    if (n === 0) return undefined;
+    let avoided: number | undefined;
+    for (let steps = 0; steps < n; steps++) {
+      this.#last = this.#last + 1 >= n ? 0 : this.#last + 1;
+      const s = this.#owners[this.#last]!;
+      if (s.isFull()) continue;
+      if (s !== avoid) return s;
+      avoided ??= this.#last;
+    }
+    if (avoided === undefined) return undefined;
+    this.#last = avoided;
+    return this.#owners[avoided];
+  }
+
+  #lowerBound(hash: number): number {
+    let lo = 0;
+    let hi = this.#keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#keys[mid]! < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
