@@ -25,7 +25,7 @@ export const startEchoOrigin = (t: TeardownHost, name: string): Promise<Origin> 
     handler: (req, res) => {
       const headers: [string, string][] = [];
       for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-      const body = JSON.stringify({ origin: name, method: req.method, url: req.url, headers } satisfies Echo);
+      const body = JSON.stringify({ origin: name, method: req.method ?? '', url: req.url ?? '', headers } satisfies Echo);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Origin': name, Server: 'echo', 'Set-Cookie': 'sid=abc; path=/' });
       res.end(body);
     },
