@@ -5,22 +5,43 @@ import type { Backend } from '../backend/backend.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/types.js';
 import { CounterRegistry } from './counters.js';
 import type { LogLevel, LogSink } from './log-sink.js';
+import type { ServerStateInfo, StatsSource } from './stats-data.js';
+import { statsResponse, type LocalResponse } from './stats-page.js';
 import { LogSinks, proxyLogTargets, sendEvent, TrafficLog } from './traffic-log.js';
 import type { TrafficRecord } from './traffic-record.js';
 import { createTrafficHooks, type TrafficHooks } from './traffic-tracker.js';
 
-export class Observer {
+/** What a session asks before dispatching: is this request one limpet answers itself? */
+export type LocalResponder = (req: { method: string; target: string; authorization: string | undefined }) => LocalResponse | undefined;
+
+export class Observer implements StatsSource {
   readonly counters: CounterRegistry;
   readonly config: Config;
+  readonly backends: ReadonlyMap<string, Backend>;
+  readonly serverStates: Map<string, ServerStateInfo>;
   #backends: ReadonlyMap<string, Backend>;
   #sinks = new LogSinks();
   #hooks = new Map<string, TrafficHooks>();
   #proxySinks = new Map<string, LogSink[]>();
 
-  constructor(config: Config, backends: ReadonlyMap<string, Backend>, counters = new CounterRegistry()) {
+  constructor(config: Config, backends: ReadonlyMap<string, Backend>, counters = new CounterRegistry(), serverStates = new Map<string, ServerStateInfo>()) {
     this.config = config;
     this.counters = counters;
+    this.serverStates = serverStates;
+    this.backends = backends;
     this.#backends = backends;
+    for (const b of backends.values()) {
+      b.onServerState = (server, up, message) => {
+        const m = /reason: (Layer(\d) ([^,.]*))/.exec(message);
+        this.serverStates.set(`${b.name}/${server.name}`, {
+          lastChange: Date.now(),
+          checkStatus: checkStatusCode(message, up),
+          checkDesc: m?.[1],
+        });
+        this.backendEvent(b.name, up ? 'notice' : 'alert', message);
+        if (!b.hasUsableServer()) this.backendEvent(b.name, 'emerg', `backend ${b.name} has no server available!`);
+      };
+    }
     for (const p of config.proxies) {
       const sinks = this.#sinks.get(proxyLogTargets(config, p));
       this.#proxySinks.set(`${p.kind === 'backend' ? 'b' : 'f'}:${p.name}`, sinks);
@@ -30,6 +51,19 @@ export class Observer {
         this.#hooks.set(p.name, createTrafficHooks(p.name, log, counters));
       }
     }
+  }
+
+  get startedAt(): number {
+    return this.counters.startedAt;
+  }
+
+  /** The stats page of frontend `p` (its own `stats` lines, else its default backend's). */
+  localResponder(p: ProxyConfig): LocalResponder | undefined {
+    const backendName = p.kind === 'listen' ? p.name : p.defaultBackend?.name;
+    const be = backendName === undefined ? undefined : this.config.proxies.find((x) => x.name === backendName && isBackend(x));
+    const cfg = p.stats?.enabled ? p.stats : be?.stats?.enabled ? be.stats : undefined;
+    if (!cfg) return undefined;
+    return (req) => statsResponse(cfg, req, this);
   }
 
   /** The trackers for sessions of frontend `p`. */
@@ -64,4 +98,15 @@ export class Observer {
   close(): void {
     this.#sinks.close();
   }
+}
+
+/** HAProxy's check_status code from a state change's reason. */
+function checkStatusCode(message: string, up: boolean): string {
+  if (/Layer7 check passed/.test(message)) return 'L7OK';
+  if (/Layer7 wrong status/.test(message)) return 'L7STS';
+  if (/Layer7 timeout/.test(message)) return 'L7TOUT';
+  if (/Layer7/.test(message)) return 'L7RSP';
+  if (/Layer4 timeout/.test(message)) return 'L4TOUT';
+  if (/Layer4 connection problem/.test(message)) return 'L4CON';
+  return up ? 'L4OK' : 'L4CON';
 }

@@ -139,6 +139,15 @@ export class HttpTracker {
     if (r && r.clientCookie !== '-') r.serverCookie = flag;
   }
 
+  /** limpet answered the request itself (stats page): HAProxy logs it as `<STATS>`, state LR. */
+  local(requestLine: string, status: number): void {
+    this.request(requestLine, this.#frontend, undefined);
+    const r = this.#record!;
+    r.server = '<STATS>';
+    r.status = status;
+    this.#end('LR');
+  }
+
   /** The transaction completed normally. */
   done(): void {
     this.#end('--');
