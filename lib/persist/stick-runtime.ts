@@ -9,9 +9,20 @@ import { StickMemoryStore } from './stick-memory-store.js';
 import { StickRuleSet } from './stick-rule-set.js';
 import { StickTable } from './stick-table.js';
 
+/** One table's state, for the stats page and metrics. */
+export interface StickTableStatus {
+  table: string;
+  /** entries held by this instance (its local copy, for a shared table) */
+  entries: number;
+  size: number;
+  /** the redis section the table is shared through, and whether Redis answers now */
+  redis?: { name: string; up: boolean };
+}
+
 export interface StickRuntime {
   readonly tables: ReadonlyMap<string, StickTable>;
   readonly links: ReadonlyMap<string, RedisLink>;
+  status(): StickTableStatus[];
   close(): void;
 }
 
@@ -46,6 +57,14 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
   return {
     tables,
     links,
+    status() {
+      return [...tables.values()].map((t) => {
+        const store = t.store;
+        const entries = store instanceof RedisStickStore ? store.localCount : (store as StickMemoryStore).count;
+        const link = t.config.redis ? links.get(t.config.redis.name) : undefined;
+        return { table: t.name, entries, size: t.config.size, ...(link ? { redis: { name: link.name, up: link.up } } : {}) };
+      });
+    },
     close() {
       for (const t of tables.values()) t.store.close();
       for (const l of links.values()) l.close();
