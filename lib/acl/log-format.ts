@@ -25,10 +25,14 @@ export function nextRequestCounter(): number {
 
 const num = (n: number, hex: boolean) => (hex ? n.toString(16).toUpperCase() : String(n));
 
+/** With %{+X}o an IPv4 address is printed as 8 hex digits, as HAProxy does. */
+const ip = (addr: string, hex: boolean) =>
+  hex && /^\d+\.\d+\.\d+\.\d+$/.test(addr) ? addr.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('') : addr;
+
 const VARIABLES: Record<string, Part> = {
-  ci: (ctx) => ctx.src,
+  ci: (ctx, hex) => ip(ctx.src, hex),
   cp: (ctx, hex) => num(ctx.srcPort, hex),
-  fi: (ctx) => ctx.dst,
+  fi: (ctx, hex) => ip(ctx.dst, hex),
   fp: (ctx, hex) => num(ctx.dstPort, hex),
   Ts: (_ctx, hex) => num(Math.floor(Date.now() / 1000), hex),
   ms: (_ctx, hex) => (hex ? num(Date.now() % 1000, hex) : String(Date.now() % 1000).padStart(3, '0')),
