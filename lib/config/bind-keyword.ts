@@ -1,5 +1,5 @@
-// `bind ADDR[,ADDR...] [options]`. limpet knows no bind options yet, so any is an error
-// rather than a setting silently dropped.
+// `bind ADDR[,ADDR...] [accept-proxy]`. Any other option is an error rather than a setting
+// silently dropped.
 import { parseBindAddresses } from './address.js';
 import { ConfigErrorCode } from './config-error.js';
 import type { KeywordContext } from './keyword-context.js';
@@ -17,7 +17,10 @@ export function parseBind(lineCtx: KeywordContext): BindConfig[] {
     if (!(err instanceof ValueError)) throw err;
     return ctx.fail(`invalid address: ${err.message}`, ConfigErrorCode.BAD_ADDRESS);
   }
-  const option = ctx.args[1];
-  if (option !== undefined) ctx.fail(`unknown keyword '${option}' (limpet supports no bind options yet)`, ConfigErrorCode.UNKNOWN_OPTION);
-  return addresses.map((address) => ({ address, where: ctx.where }));
+  let acceptProxy = false;
+  for (const option of ctx.args.slice(1)) {
+    if (option === 'accept-proxy') acceptProxy = true;
+    else ctx.fail(`unknown keyword '${option}' (limpet supports only 'accept-proxy' here)`, ConfigErrorCode.UNKNOWN_OPTION);
+  }
+  return addresses.map((address) => (acceptProxy ? { address, acceptProxy, where: ctx.where } : { address, where: ctx.where }));
 }

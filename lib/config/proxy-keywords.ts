@@ -2,6 +2,7 @@
 // section types that accept it, following the keyword matrix of HAProxy's manual.
 import { parseBalance } from './balance-keyword.js';
 import { parseBind } from './bind-keyword.js';
+import { ConfigErrorCode } from './config-error.js';
 import { parseCookie } from './cookie-keyword.js';
 import { FARM_PROXY_KEYWORDS } from './farm-keywords.js';
 import type { Keyword, KeywordContext, KeywordTable, SectionKind } from './keyword-context.js';
@@ -95,6 +96,23 @@ function parseHttpchk(p: ProxyConfig, ctx: KeywordContext): void {
   p.options.httpchk = check;
 }
 
+// Only the rule RDP farms need; any other action or condition is an error, not a rule ignored.
+function parseTcpRequestContent(p: ProxyConfig, ctx: KeywordContext): void {
+  if (ctx.args.join(' ') !== 'accept if RDP_COOKIE') {
+    ctx.fail(`unsupported rule '${ctx.args.join(' ')}' (limpet supports only 'tcp-request content accept if RDP_COOKIE')`, ConfigErrorCode.UNKNOWN_OPTION);
+  }
+  (p.tcpRequest ??= {}).acceptIfRdpCookie = true;
+}
+
+// `persist rdp-cookie` or `persist rdp-cookie(NAME)`
+function parsePersist(p: ProxyConfig, ctx: KeywordContext): void {
+  const m = /^rdp-cookie(?:\(([^()]*)\))?$/.exec(ctx.arg(0, "method ('rdp-cookie')"));
+  if (!m) ctx.fail(`unknown persistence method '${ctx.args[0]}' (expected 'rdp-cookie' or 'rdp-cookie(NAME)')`);
+  if (m[1] === '') ctx.fail("'rdp-cookie()' needs a cookie name");
+  ctx.noArgsFrom(1);
+  p.persistRdpCookie = m[1] ?? 'msts';
+}
+
 export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   ['bind', { sections: FE_ONLY, parse: (p, ctx) => void p.binds.push(...parseBind(ctx)) }],
   ['mode', {
@@ -149,6 +167,17 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   timeout('queue', BE),
   timeout('tunnel', BE),
   timeout('check', BE),
+  timeout('clientFin', FE),
+  timeout('serverFin', BE),
+  ['tcp-request inspect-delay', {
+    sections: ALL,
+    parse(p, ctx) {
+      (p.tcpRequest ??= {}).inspectDelay = ctx.time(ctx.arg(0, 'time value'), 'value');
+      ctx.noArgsFrom(1);
+    },
+  }],
+  ['tcp-request content', { sections: ALL, parse: parseTcpRequestContent }],
+  ['persist', { sections: BE, parse: parsePersist }],
   flagOption('httplog', FE, 'tcplog'),
   flagOption('tcplog', FE, 'httplog'),
   flagOption('forwardfor', ALL),

@@ -70,6 +70,15 @@ export function parseServer(lineCtx: KeywordContext): ServerConfig {
       case 'pool-max-conn':
         server.poolMaxConn = ctx.int(value(++i, word), `'${word}'`, -1);
         break;
+      case 'send-proxy':
+        server.sendProxy = 1;
+        break;
+      case 'send-proxy-v2':
+        server.sendProxy = 2;
+        break;
+      case 'check-send-proxy':
+        server.checkSendProxy = true;
+        break;
       case 'hash-key': {
         const k = value(++i, word);
         if (k !== 'id' && k !== 'addr' && k !== 'addr-port') ctx.fail(`'hash-key' must be 'id', 'addr' or 'addr-port' (got '${k}')`);

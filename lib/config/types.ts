@@ -16,6 +16,8 @@ export type BindAddress =
 
 export interface BindConfig {
   address: BindAddress;
+  /** `accept-proxy`: a PROXY protocol header (v1 or v2) must open every connection */
+  acceptProxy?: boolean;
   where: SourceLocation;
 }
 
@@ -28,6 +30,9 @@ export interface Timeouts {
   queue?: number;
   tunnel?: number;
   check?: number;
+  /** client/server inactivity once that side's connection is half-closed (HAProxy's *-fin) */
+  clientFin?: number;
+  serverFin?: number;
 }
 
 export interface BalanceConfig {
@@ -72,6 +77,10 @@ export interface ServerConfig {
   id?: number;
   /** `pool-max-conn`: idle keep-alive connections kept for reuse (-1, the default: no limit) */
   poolMaxConn?: number;
+  /** `send-proxy` (1) or `send-proxy-v2` (2): a PROXY header opens every connection */
+  sendProxy?: 1 | 2;
+  /** `check-send-proxy`: health checks send a PROXY header even without send-proxy */
+  checkSendProxy?: boolean;
   /** `hash-key id|addr|addr-port`: what the server's consistent-hash points derive from (default id) */
   hashKey?: 'id' | 'addr' | 'addr-port';
   /** `slowstart`: ms over which a server coming back up ramps to its full weight */
@@ -87,6 +96,13 @@ export interface ServerConfig {
   /** `addr`: health checks go to this address */
   checkAddr?: string;
   where: SourceLocation;
+}
+
+/** `tcp-request inspect-delay` and the `tcp-request content` rules limpet supports. */
+export interface TcpRequestConfig {
+  inspectDelay?: number;
+  /** `tcp-request content accept if RDP_COOKIE`: inspection ends once an RDP cookie is read */
+  acceptIfRdpCookie?: boolean;
 }
 
 export interface HttpCheckConfig {
@@ -159,6 +175,9 @@ export interface ProxyConfig {
   stickTable?: StickTableConfig;
   /** `stick on|match|store-request|store-response`, in file order */
   stickRules?: StickRuleConfig[];
+  tcpRequest?: TcpRequestConfig;
+  /** `persist rdp-cookie[(NAME)]`: the cookie name (default 'msts') */
+  persistRdpCookie?: string;
   /** `hash-type` (default map-based sdbm, no avalanche) */
   hashType?: HashTypeConfig;
   /** `hash-balance-factor`: bounded loads for consistent hashing, percent (0 = off) */

@@ -2,12 +2,23 @@
 // frontends with their listeners; and stops it, letting requests in flight finish.
 import type net from 'node:net';
 import { Backend } from '../backend/backend.js';
-import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/types.js';
+import { isBackend, isFrontend, type BindConfig, type Config, type ProxyConfig } from '../config/types.js';
 import { HttpSession, type HttpFrontend } from '../http/http-session.js';
 import type { Logger } from '../observe/logger.js';
 import { attachStickTables, type StickRuntime } from '../persist/stick-runtime.js';
-import { TcpSession } from '../tcp/tcp-session.js';
+import { readProxyHeader } from '../tcp/accept-proxy.js';
+import type { ProxiedAddresses } from '../tcp/proxy-protocol.js';
+import { TcpSession, type TcpFrontend } from '../tcp/tcp-session.js';
 import { describeBind, listen } from './listener.js';
+
+interface FrontendSlots {
+  active: number;
+  maxconn: number | undefined;
+}
+
+/** Connections held unread past maxconn, as a kernel listen backlog would hold them. */
+const WAIT_QUEUE_LIMIT = 1024;
+const ignore = (): void => {};
 
 export class ProxyRuntime {
   readonly backends = new Map<string, Backend>();
@@ -16,7 +27,10 @@ export class ProxyRuntime {
   #log: Logger;
   #listeners: net.Server[] = [];
   #sessions = new Set<HttpSession | TcpSession>();
-  #connections = 0;
+  /** connections counted against global maxconn, and per frontend against its own */
+  #active = 0;
+  #frontendSlots = new Map<ProxyConfig, FrontendSlots>();
+  #waiting: Array<{ slots: FrontendSlots; socket: net.Socket; start: (socket: net.Socket) => void }> = [];
 
   constructor(config: Config, log: Logger) {
     this.#config = config;
@@ -35,7 +49,7 @@ export class ProxyRuntime {
       for (const p of this.#config.proxies) {
         if (!isFrontend(p)) continue;
         for (const bind of p.binds) {
-          const onConnection = this.#acceptor(p);
+          const onConnection = this.#acceptor(p, bind);
           try {
             this.#listeners.push(await listen(bind.address, onConnection));
           } catch (err) {
@@ -50,38 +64,85 @@ export class ProxyRuntime {
     }
   }
 
-  #acceptor(p: ProxyConfig): (socket: net.Socket) => void {
+  #acceptor(p: ProxyConfig, bind: BindConfig): (socket: net.Socket) => void {
     const backendName = p.kind === 'listen' ? p.name : p.defaultBackend?.name;
     const backend = backendName === undefined ? undefined : this.backends.get(backendName);
-    const maxconn = p.maxconn ?? this.#config.global.maxconn;
+    const slots = this.#frontendSlots.get(p) ?? { active: 0, maxconn: p.maxconn ?? this.#config.global.maxconn };
+    this.#frontendSlots.set(p, slots);
     const onClose = (s: HttpSession | TcpSession) => {
-      this.#sessions.delete(s);
-      this.#connections--;
+      if (!this.#sessions.delete(s)) return;
+      this.#release(slots);
     };
-    const accept = (socket: net.Socket, make: () => HttpSession | TcpSession) => {
-      if (maxconn !== undefined && this.#connections >= maxconn) {
-        // HAProxy stops accepting at maxconn; dropping the surplus keeps the same bound.
-        socket.destroy();
-        return;
-      }
-      this.#connections++;
-      this.#sessions.add(make());
-    };
+    let make: (socket: net.Socket, addresses: ProxiedAddresses | undefined) => HttpSession | TcpSession;
     if (p.mode === 'tcp') {
-      const fe = { defaultBackend: backend, clientTimeout: p.timeouts.client, log: this.#log, onClose };
-      return (socket) => accept(socket, () => new TcpSession(socket, fe));
+      const fe: TcpFrontend = { name: p.name, config: p, defaultBackend: backend, bufsize: this.#config.global.bufsize, log: this.#log, onClose };
+      make = (socket, addresses) => new TcpSession(socket, fe, { addresses });
+    } else {
+      const fe: HttpFrontend = {
+        name: p.name,
+        config: p,
+        defaultBackend: backend,
+        bufsize: this.#config.global.bufsize,
+        maxhdr: this.#config.global.maxhdr,
+        timeouts: p.timeouts,
+        log: this.#log,
+        onClose,
+      };
+      make = (socket, addresses) => {
+        const session = new HttpSession(socket, fe, { remoteAddress: addresses?.srcAddress });
+        // accept-proxy hands the socket over paused; adding a 'data' listener does not resume it.
+        socket.resume();
+        return session;
+      };
     }
-    const fe: HttpFrontend = {
-      name: p.name,
-      config: p,
-      defaultBackend: backend,
-      bufsize: this.#config.global.bufsize,
-      maxhdr: this.#config.global.maxhdr,
-      timeouts: p.timeouts,
-      log: this.#log,
-      onClose,
+    const start = (socket: net.Socket) => {
+      if (!bind.acceptProxy) return void this.#sessions.add(make(socket, undefined));
+      // The PROXY header is read before any session exists, so the session (and balancing,
+      // logs, X-Forwarded-For) sees the original client address.
+      readProxyHeader(
+        socket,
+        p.timeouts.client,
+        ({ addresses }) => void this.#sessions.add(make(socket, addresses)),
+        (reason) => {
+          this.#log.debug(`${p.name}: ${socket.remoteAddress ?? '?'}: ${reason}`);
+          this.#release(slots);
+        },
+      );
     };
-    return (socket) => accept(socket, () => new HttpSession(socket, fe));
+    return (socket) => {
+      if (this.#hasSlot(slots)) return this.#take(slots, socket, start);
+      // HAProxy stops accepting at maxconn and the kernel queues new connections. Node cannot
+      // stop accept(), so surplus connections wait here unread, up to a backlog's worth.
+      if (this.#waiting.length >= WAIT_QUEUE_LIMIT) return void socket.destroy();
+      socket.on('error', ignore);
+      this.#waiting.push({ slots, socket, start });
+    };
+  }
+
+  #hasSlot(slots: FrontendSlots): boolean {
+    const globalMax = this.#config.global.maxconn;
+    return (globalMax === undefined || this.#active < globalMax) && (slots.maxconn === undefined || slots.active < slots.maxconn);
+  }
+
+  #take(slots: FrontendSlots, socket: net.Socket, start: (socket: net.Socket) => void): void {
+    this.#active++;
+    slots.active++;
+    start(socket);
+  }
+
+  /** A connection ended: admit waiting ones, oldest first, for every frontend now below its limit. */
+  #release(slots: FrontendSlots): void {
+    this.#active--;
+    slots.active--;
+    for (let i = 0; i < this.#waiting.length; ) {
+      const w = this.#waiting[i]!;
+      if (w.socket.destroyed) this.#waiting.splice(i, 1);
+      else if (this.#hasSlot(w.slots)) {
+        this.#waiting.splice(i, 1);
+        w.socket.removeListener('error', ignore);
+        this.#take(w.slots, w.socket, w.start);
+      } else i++;
+    }
   }
 
   /**
@@ -89,6 +150,7 @@ export class ProxyRuntime {
    * left. Idle keep-alive connections close at once.
    */
   async stop(graceMs: number): Promise<void> {
+    for (const w of this.#waiting.splice(0)) w.socket.destroy();
     await Promise.all(this.#listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.#listeners = [];
     for (const s of this.#sessions) if (s instanceof HttpSession) s.shutdown();

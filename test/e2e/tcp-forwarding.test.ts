@@ -1,0 +1,194 @@
+// mode tcp through the built CLI: byte-exact bulk transfer both ways at once, half-close in
+// each direction, aborts on either side, server death mid-stream, and connect failures
+// (retries, then the client is closed with nothing sent; redispatch to a live server).
+// LIMPET_TCP_BULK_MB raises the bulk size for a soak run (default 64 MiB each way).
+import t from 'tap';
+import { freePort, freePorts } from '../helpers/free-port.js';
+import {
+  connectTcp,
+  hashUntilEnd,
+  receiveAll,
+  receiveBytes,
+  sendRandom,
+  sleep,
+  startTcpOrigin,
+  startTcpProxy,
+} from '../tcp/tcp-test-helpers.js';
+
+const BULK = Number(process.env.LIMPET_TCP_BULK_MB ?? 64) * 1024 * 1024;
+
+const tcpConfig = (port: number, servers: string, extra = '') => `
+defaults
+    mode tcp
+    timeout connect 300ms
+    timeout client 20s
+    timeout server 20s
+    retries 2
+listen l4
+    bind 127.0.0.1:${port}
+${extra}
+${servers}
+`;
+
+t.test('bulk random payloads both ways at once arrive byte-exact', async (t) => {
+  const originSaw: Array<Promise<{ hash: string; bytes: number }>> = [];
+  const originSent: Array<Promise<string>> = [];
+  const origin = await startTcpOrigin(t, (s) => {
+    originSaw.push(hashUntilEnd(s, 120000));
+    originSent.push(sendRandom(s, BULK));
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
+  const client = await connectTcp(port);
+  const clientSaw = hashUntilEnd(client, 120000);
+  const clientSent = await sendRandom(client, BULK);
+  const [down, up] = await Promise.all([clientSaw, originSaw[0]!]);
+  t.equal(origin.accepted, 1, 'one server connection');
+  t.equal(up.bytes, BULK, 'origin received every byte');
+  t.equal(up.hash, clientSent, 'client→server bytes identical');
+  t.equal(down.bytes, BULK, 'client received every byte');
+  t.equal(down.hash, await originSent[0]!, 'server→client bytes identical');
+  client.destroy();
+});
+
+t.test('half-close: the client FIN is passed on and the server can still answer', async (t) => {
+  const origin = await startTcpOrigin(t, (s) => {
+    const got: Buffer[] = [];
+    s.on('data', (c: Buffer) => got.push(c));
+    // Answers only after the client's FIN, which proves the response direction stayed open.
+    s.on('end', () => s.end(`you said ${Buffer.concat(got).toString()}`));
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
+  const client = await connectTcp(port);
+  const result = receiveAll(client);
+  client.end('hello');
+  const r = await result;
+  t.equal(r.data.toString(), 'you said hello');
+  t.ok(r.ended, 'client got the FIN after the answer');
+  t.equal(r.error, undefined);
+});
+
+t.test('half-close: after the server FIN the client can keep sending', async (t) => {
+  let received: Promise<Received2> | undefined;
+  type Received2 = { data: string; ended: boolean };
+  const origin = await startTcpOrigin(t, (s) => {
+    s.end('bye early\n');
+    received = new Promise((resolve) => {
+      const got: Buffer[] = [];
+      s.on('data', (c: Buffer) => got.push(c));
+      s.on('end', () => resolve({ data: Buffer.concat(got).toString(), ended: true }));
+    });
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
+  const client = await connectTcp(port);
+  const result = receiveAll(client);
+  await new Promise<void>((resolve) => client.once('end', () => resolve()));
+  // The client's write side is still open: these bytes must reach the server.
+  client.write('still ');
+  await sleep(50);
+  client.end('talking');
+  const r = await result;
+  t.equal(r.data.toString(), 'bye early\n');
+  t.same(await received, { data: 'still talking', ended: true });
+});
+
+t.test('client abort (RST) closes the server connection', async (t) => {
+  let serverClosed!: Promise<Buffer>;
+  const origin = await startTcpOrigin(t, (s) => {
+    serverClosed = new Promise((resolve) => {
+      const got: Buffer[] = [];
+      s.on('data', (c: Buffer) => got.push(c));
+      s.on('close', () => resolve(Buffer.concat(got)));
+    });
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
+  const client = await connectTcp(port);
+  client.write('partial upload');
+  for (let i = 0; i < 100 && origin.accepted === 0; i++) await sleep(20);
+  await sleep(100);
+  client.resetAndDestroy();
+  const got = await Promise.race([serverClosed, sleep(5000).then(() => 'still open')]);
+  t.equal(got.toString(), 'partial upload', 'server saw the bytes, then its connection closed');
+});
+
+t.test('server abort (RST) mid-stream closes the client with only what the server sent', async (t) => {
+  const sent = Buffer.alloc(256 * 1024, 'x');
+  const origin = await startTcpOrigin(t, (s) => {
+    s.write(sent, () => setTimeout(() => s.resetAndDestroy(), 100));
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
+  const client = await connectTcp(port);
+  const r = await receiveAll(client);
+  t.ok(r.data.length <= sent.length, `client got ${r.data.length} bytes, no more than sent`);
+  t.ok(sent.subarray(0, r.data.length).equals(r.data), 'and exactly a prefix of them');
+  t.equal(r.error, 'ECONNRESET', 'the server reset reaches the client as a reset, not a clean FIN');
+});
+
+t.test('server process dies mid-stream: the client connection closes', async (t) => {
+  // The origin runs in a child process killed by PID, the way a crashed server disappears.
+  const { spawn } = await import('node:child_process');
+  const oport = await freePort();
+  const child = spawn(process.execPath, ['-e', `
+    require('net').createServer((s) => { s.write(Buffer.alloc(65536, 'y')); }).listen(${oport}, '127.0.0.1', () => console.log('ready'));
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${oport}`), [port]);
+  const client = await connectTcp(port);
+  const first = await receiveBytes(client, 65536);
+  t.equal(first.length, 65536, 'streaming started');
+  const result = receiveAll(client);
+  // The dead process's kernel closes its socket with a FIN, which reaches the client as one;
+  // the client's answering FIN then ends the session.
+  client.once('end', () => client.end());
+  child.kill('SIGKILL');
+  const r = await result;
+  t.ok(r.ended, 'the client saw the FIN');
+  t.equal(r.error, undefined);
+  t.equal(r.data.length, 0, 'nothing more after the server died');
+});
+
+t.test('connect failure: retries, then the client is closed with nothing sent', async (t) => {
+  const [port, dead] = await freePorts(2);
+  const proxy = await startTcpProxy(t, tcpConfig(port!, `    server gone 127.0.0.1:${dead}`), [port!]);
+  const client = await connectTcp(port!);
+  const started = Date.now();
+  client.write('hello?');
+  const r = await receiveAll(client, 10000, true);
+  const elapsed = Date.now() - started;
+  t.equal(r.data.length, 0, 'the client received nothing');
+  // retries 2: three attempts separated by two turn-around pauses of min(timeout connect, 1s).
+  t.ok(elapsed >= 500, `closed after the retries (${elapsed} ms)`);
+  t.match(proxy.stderr(), /retries/, 'the debug log says why');
+});
+
+t.test('connect failure with option redispatch: the last retry goes to a live server', async (t) => {
+  const origin = await startTcpOrigin(t, (s) => s.end('from the live one'));
+  const [port, dead] = await freePorts(2);
+  // The dead server comes first in round robin order, so the first connection tries it.
+  await startTcpProxy(t, tcpConfig(port!, `    server gone 127.0.0.1:${dead}\n    server live 127.0.0.1:${origin.port}`, '    option redispatch'), [port!]);
+  const client = await connectTcp(port!);
+  const r = await receiveAll(client, 10000, true);
+  t.equal(r.data.toString(), 'from the live one');
+});
+
+t.test('client idle past timeout client: both connections close', async (t) => {
+  let serverSide!: Promise<void>;
+  const origin = await startTcpOrigin(t, (s) => {
+    s.on('end', () => s.end());
+    serverSide = new Promise((resolve) => s.on('close', () => resolve()));
+  });
+  const port = await freePort();
+  await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`).replace('timeout client 20s', 'timeout client 300ms'), [port]);
+  const client = await connectTcp(port);
+  const r = await receiveAll(client, 5000, true);
+  t.equal(r.data.length, 0);
+  await serverSide;
+  t.pass('server connection closed too');
+});
+
