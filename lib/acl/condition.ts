@@ -58,7 +58,7 @@ export function compileCondition(
       list = named!;
     }
     if (phase === 'request' && list.some((a) => a.phase === 'response')) {
-      fail(`ACL '${w}' uses a response fetch and cannot be used in a request rule`);
+      fail(`${w === '{' ? 'an anonymous ACL' : `ACL '${w}'`} uses a response fetch and cannot be used in a request rule`);
     }
     terms[terms.length - 1]!.push({ acls: list, negate });
   }
