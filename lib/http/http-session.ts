@@ -798,6 +798,11 @@ export class HttpSession implements ServerConnectionOwner {
   /** Ends the client connection after what was written, then frees everything. */
   #endClient(): void {
     this.#clearHeadTimer();
+    // Whatever the client still sends (the rest of an upload answered early, pipelined
+    // requests after a close) is read and dropped, never parsed as a new request.
+    this.#in = EMPTY;
+    this.#client.removeAllListeners('data');
+    this.#resumeClient();
     this.#client.end();
     this.#closeSoon();
   }

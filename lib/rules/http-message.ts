@@ -144,8 +144,26 @@ export class HttpMessage {
   toHead(): MessageHead {
     if (!this.#changed) return this.#source;
     let text = `${this.#start[0]} ${this.#start[1]}${this.#start[2] === '' ? '' : ` ${this.#start[2]}`}\r\n`;
-    for (const [k, v] of this.headers) text += `${k}: ${v}\r\n`;
-    return new MessageHead(Buffer.from(text + '\r\n', 'latin1'));
+    // A line no rule touched goes out as its original bytes (spacing, case, non-ASCII kept).
+    const src = this.#source;
+    const unused = new Set(src.headers);
+    const parts: Buffer[] = [];
+    for (const [k, v] of this.headers) {
+      let original: (typeof src.headers)[number] | undefined;
+      for (const h of unused) {
+        if (h.name === k.toLowerCase() && src.value(h) === v) {
+          original = h;
+          break;
+        }
+      }
+      if (original) {
+        unused.delete(original);
+        parts.push(Buffer.from(text, 'latin1'), src.raw.subarray(original.start, original.end + 2));
+        text = '';
+      } else text += `${k}: ${v}\r\n`;
+    }
+    parts.push(Buffer.from(text + '\r\n', 'latin1'));
+    return new MessageHead(Buffer.concat(parts));
   }
 }
 

@@ -99,7 +99,7 @@ t.test('with a node:http origin', async (t) => {
     const r = await rawRequest(port, Buffer.from(`GET /bytes HTTP/1.1\r\n${H}${line}\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n`, 'latin1'));
     t.equal(r.status, 200);
     const raw = origin.rawBytes.map(text).join('');
-    t.ok(raw.includes(`\r\n${line}\r\n`), 'the odd line arrived exactly as sent');
+    t.ok(raw.includes(`\r\n${line}\r\n`), `the odd line arrived exactly as sent: ${JSON.stringify(raw.slice(raw.lastIndexOf("GET /bytes")))}`);
     t.ok(raw.includes('GET /bytes HTTP/1.1\r\nHost: example\r\n'), 'request line and Host untouched');
     const req = origin.requests[origin.requests.length - 1]!;
     const xff = req.headers.filter((_, i, a) => i % 2 === 1 && a[i - 1]!.toLowerCase() === 'x-forwarded-for');
@@ -205,6 +205,11 @@ t.test('with a raw origin: exact response bytes', async (t) => {
       const m = /^(?:GET|POST) \/(\w+) /.exec(got);
       const end = got.indexOf('\r\n\r\n');
       if (!m || end === -1) return;
+      if (m[1] === 'early') {
+        // answers before the upload is over, without reading it
+        socket.end('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig');
+        return;
+      }
       if (m[1] === 'echo') {
         // a chunked request: wait for its last chunk and trailers, then echo the raw body
         const body = got.slice(end + 4);
@@ -235,6 +240,22 @@ t.test('with a raw origin: exact response bytes', async (t) => {
   t.equal(text(close.body), 'until-close', 'a close-delimited body is relayed whole');
   t.same(headerValues(close.headers, 'connection'), ['close'], 'the 1.1 client is told the connection closes');
   t.ok(close.closed);
+
+  const early = connect({ port, host: '127.0.0.1' });
+  let earlyGot = '';
+  early.on('data', (d: Buffer) => (earlyGot += text(d)));
+  early.on('error', () => {});
+  const earlyClosed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 3000);
+    early.on('close', () => (clearTimeout(timer), resolve(true)));
+  });
+  await new Promise((r) => early.once('connect', r));
+  early.write(`POST /early HTTP/1.1\r\n${H}Content-Length: 100000\r\n\r\n${'x'.repeat(1000)}`);
+  await new Promise((r) => setTimeout(r, 100));
+  if (!early.destroyed) early.write(`GET /looks-like-a-request HTTP/1.1\r\n${H}\r\n${'y'.repeat(1000)}`);
+  t.ok(await earlyClosed, 'an early answer to an unfinished upload closes the client connection');
+  t.match(earlyGot, /^HTTP\/1\.1 413 Payload Too Large\r\n/, 'the client got the early answer');
+  t.equal(earlyGot.match(/HTTP\/1\.1 /g)?.length, 1, 'and nothing else: the rest of the upload is not parsed as requests');
 
   const hints = await rawRequest(port, `GET /hints HTTP/1.1\r\n${H}\r\n`);
   t.match(text(hints.raw), /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/a\.css>\r\n\r\nHTTP\/1\.1 200 OK/, '1xx relayed before the final response');
