@@ -7,6 +7,8 @@ import { keywordContext, type Keyword, type KeywordTable, type SectionKind } fro
 import { splitLine, type Env } from './lexer.js';
 import { newProxy, PROXY_KEYWORDS } from './proxy-keywords.js';
 import { newRedis, REDIS_KEYWORDS } from './redis-section.js';
+import { newUserlist, parseUserlistLine } from '../rules/userlist-section.js';
+import type { UserlistConfig } from '../rules/userlist.js';
 import type { Config, GlobalConfig, ProxyConfig, ProxyKind, RedisConfig, SourceLocation } from './types.js';
 import { validateConfig } from './validate-config.js';
 
@@ -32,13 +34,14 @@ type Current =
   | { kind: 'global' }
   | { kind: 'defaults'; section: DefaultsSection; scratch: ProxyConfig }
   | { kind: 'proxy'; proxy: ProxyConfig }
-  | { kind: 'redis'; redis: RedisConfig };
+  | { kind: 'redis'; redis: RedisConfig }
+  | { kind: 'userlist'; userlist: UserlistConfig };
 
 const PROXY_KINDS: readonly string[] = ['frontend', 'backend', 'listen'];
 
 // HAProxy sections limpet does not implement; their whole body is skipped after one error.
 const UNSUPPORTED_SECTIONS = new Set([
-  'userlist', 'peers', 'resolvers', 'mailers', 'program', 'http-errors', 'ring', 'cache',
+  'peers', 'resolvers', 'mailers', 'program', 'http-errors', 'ring', 'cache',
   'log-forward', 'crt-store', 'traces', 'acme',
 ]);
 
@@ -59,6 +62,7 @@ export class ConfigParser {
   readonly #global: GlobalConfig = defaultGlobal();
   readonly #proxies: ProxyConfig[] = [];
   readonly #redis: RedisConfig[] = [];
+  readonly #userlists = new Map<string, UserlistConfig>();
   readonly #namedDefaults = new Map<string, DefaultsSection>();
   // Proxies with a rejected bind line: if they end up with no bind at all, an extra
   // "no bind" error would only repeat that one.
@@ -93,7 +97,7 @@ export class ConfigParser {
 
   /** Run the validation pass; the config is returned only when there is no error at all. */
   finish(): ParseResult {
-    const config: Config = { global: this.#global, proxies: this.#proxies, redis: this.#redis };
+    const config: Config = { global: this.#global, proxies: this.#proxies, redis: this.#redis, userlists: this.#userlists };
     const errors = [...this.#errors, ...validateConfig(config, { failedBind: this.#failedBind })];
     return errors.length > 0 ? { errors } : { config, errors };
   }
@@ -104,6 +108,7 @@ export class ConfigParser {
     if (head === 'defaults') return this.#openDefaults(words, where);
     if (PROXY_KINDS.includes(head)) return this.#openProxy(head as ProxyKind, words, where);
     if (head === 'redis') return this.#openRedis(words, where);
+    if (head === 'userlist') return this.#openUserlist(words, where);
     if (UNSUPPORTED_SECTIONS.has(head)) {
       this.#current = { kind: 'skip' };
       throw new ConfigError(ConfigErrorCode.UNSUPPORTED, where, head, `'${head}' sections are not supported by limpet`);
@@ -119,6 +124,9 @@ export class ConfigParser {
         return;
       case 'redis':
         dispatch(REDIS_KEYWORDS, 'redis', current.redis, words, where);
+        return;
+      case 'userlist':
+        parseUserlistLine(current.userlist, words, where);
         return;
       case 'defaults': {
         const recorded = dispatch(PROXY_KEYWORDS, 'defaults', current.scratch, words, where);
@@ -180,6 +188,17 @@ export class ConfigParser {
     checkName('redis', name, where);
     if (words.length > 2) throw new ConfigError(ConfigErrorCode.SYNTAX, where, 'redis', `'redis ${name}' : unexpected '${words.slice(2).join(' ')}'`);
     this.#redis.push(redis);
+  }
+
+  #openUserlist(words: string[], where: SourceLocation): void {
+    const name = words[1];
+    const userlist = newUserlist(name ?? '', where);
+    this.#current = { kind: 'userlist', userlist };
+    if (name === undefined) throw new ConfigError(ConfigErrorCode.MISSING_ARGUMENT, where, 'userlist', "'userlist' : missing name");
+    checkName('userlist', name, where);
+    if (words.length > 2) throw new ConfigError(ConfigErrorCode.SYNTAX, where, 'userlist', `'userlist ${name}' : unexpected '${words.slice(2).join(' ')}'`);
+    if (this.#userlists.has(name)) throw new ConfigError(ConfigErrorCode.BAD_VALUE, where, 'userlist', `'userlist' : userlist '${name}' is already declared`);
+    this.#userlists.set(name, userlist);
   }
 
   /** Resolve an optional `from NAME` clause to a named defaults section. */

@@ -5,6 +5,7 @@ import { parseBind } from './bind-keyword.js';
 import { ConfigErrorCode } from './config-error.js';
 import { parseCookie } from './cookie-keyword.js';
 import { FARM_PROXY_KEYWORDS } from './farm-keywords.js';
+import { RULE_KEYWORDS } from '../rules/rule-keywords.js';
 import type { Keyword, KeywordContext, KeywordTable, SectionKind } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
 import { parseServer } from './server-keyword.js';
@@ -180,7 +181,6 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   ['persist', { sections: BE, parse: parsePersist }],
   flagOption('httplog', FE, 'tcplog'),
   flagOption('tcplog', FE, 'httplog'),
-  flagOption('forwardfor', ALL),
   ['http-reuse', {
     sections: BE,
     parse(p, ctx) {
@@ -202,4 +202,5 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   ['stick store-request', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-request', p, ctx) }],
   ['stick store-response', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-response', p, ctx) }],
   ...FARM_PROXY_KEYWORDS,
+  ...RULE_KEYWORDS,
 ]);

@@ -1,5 +1,7 @@
 // The typed configuration model: what lib/config/ produces from haproxy.cfg-style text and
 // what lib/runtime/ builds listeners and backends from. All durations are milliseconds.
+import type { ProxyRules } from '../rules/proxy-rules.js';
+import type { UserlistConfig } from '../rules/userlist.js';
 import type { SampleFetch } from '../persist/sample-fetch.js';
 
 export interface SourceLocation {
@@ -188,6 +190,8 @@ export interface ProxyConfig {
   redispatchInterval?: number;
   /** `dynamic-cookie-key`: the secret of `cookie ... dynamic` */
   dynamicCookieKey?: string;
+  /** acl, use_backend, use-server, http-request/-response and the other L7 rules (lib/rules) */
+  rules?: ProxyRules;
 }
 
 export interface GlobalConfig {
@@ -205,6 +209,8 @@ export interface Config {
   proxies: ProxyConfig[];
   /** `redis NAME` sections: deployments that share stick tables between instances */
   redis?: RedisConfig[];
+  /** `userlist NAME` sections, by name (http_auth, http-request auth) */
+  userlists?: Map<string, UserlistConfig>;
 }
 
 export type StickTableType = 'ip' | 'ipv6' | 'integer' | 'string' | 'binary';

@@ -4,6 +4,7 @@ import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from './types.js';
 import { validateStick } from './validate-stick.js';
 import { checkFarm } from './validate-farm.js';
+import { checkRules } from '../rules/check-rules.js';
 
 const where = (p: { where: { file: string; line: number } }) => `${p.where.file}:${p.where.line}`;
 
@@ -20,6 +21,7 @@ export function validateConfig(config: Config, hints: ValidateHints = {}): Confi
     if (isBackend(proxy)) checkBackend(proxy, errors);
   }
   errors.push(...validateStick(config));
+  errors.push(...checkRules(config));
   return errors;
 }
 

@@ -10,6 +10,8 @@ import { readProxyHeader } from '../tcp/accept-proxy.js';
 import type { ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import { TcpSession, type TcpFrontend } from '../tcp/tcp-session.js';
 import { describeBind, listen } from './listener.js';
+import { HttpRules } from '../rules/http-rules.js';
+import { hasRules } from '../rules/proxy-rules.js';
 
 interface FrontendSlots {
   active: number;
@@ -87,6 +89,10 @@ export class ProxyRuntime {
         timeouts: p.timeouts,
         log: this.#log,
         onClose,
+        // The rules engine runs only when some section of the configuration has L7 rules.
+        rules: this.#config.proxies.some((x) => x.rules && hasRules(x.rules))
+          ? new HttpRules(p, this.backends, backend, this.#config.userlists)
+          : undefined,
       };
       make = (socket, addresses) => {
         const session = new HttpSession(socket, fe, { remoteAddress: addresses?.srcAddress });
