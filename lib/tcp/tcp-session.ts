@@ -14,7 +14,7 @@ import type { PickContext } from '../balance/balancer.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { TcpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
-import type { ProxiedAddresses } from './proxy-protocol.js';
+import { socketAddresses, type ProxiedAddresses } from './proxy-protocol.js';
 import { decodeMstsCookie, parseRdpCookie, type RdpCookieResult } from './rdp-cookie.js';
 
 export interface TcpFrontend {
@@ -63,7 +63,7 @@ export class TcpSession implements ServerConnectionOwner {
     this.#fe = fe;
     this.#traffic = fe.traffic?.tcp(client);
     this.#backend = fe.defaultBackend;
-    this.addresses = opts.addresses;
+    this.addresses = opts.addresses ?? socketAddresses(client);
     this.remoteAddress = unmapIpv4(opts.addresses?.srcAddress ?? client.remoteAddress ?? '');
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.#onClientData(chunk));

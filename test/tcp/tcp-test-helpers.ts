@@ -173,7 +173,7 @@ export async function startTcpProxy(t: Parameters<typeof startProxy>[0], config:
   const deadline = Date.now() + 10000;
   const ready = () => ports.every((p) => proxy.stderr().includes(`listening on 127.0.0.1:${p}`));
   while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`proxy not listening after 10 s:\n${proxy.stderr()}`);
+    if (Date.now() > deadline || proxy.stderr().includes('[ALERT]')) throw new Error(`proxy not listening:\n${proxy.stderr()}`);
     await sleep(20);
   }
   return proxy;
