@@ -67,9 +67,12 @@ export function parseServer(lineCtx: KeywordContext): ServerConfig {
       case 'id':
         server.id = ctx.int(value(++i, word), `'${word}'`, 1);
         break;
-      case 'pool-max-conn':
-        server.poolMaxConn = ctx.int(value(++i, word), `'${word}'`, -1);
+      case 'pool-max-conn': {
+        // -1 (HAProxy's default) means no limit.
+        const v = value(++i, word);
+        server.poolMaxConn = v === '-1' ? -1 : ctx.int(v, `'${word}'`, 0);
         break;
+      }
       case 'send-proxy':
         server.sendProxy = 1;
         break;
