@@ -195,6 +195,8 @@ t.test('with a raw origin: exact response bytes', async (t) => {
     chunkext: ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Sum: 42\r\n\r\n'],
     // an HTTP/1.0 server: body delimited by close
     close: ['HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-close'],
+    // an HTTP/1.0 server with a length: its connection closes, the client's need not
+    ten: ['HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
     // 103 Early Hints, then the response
     hints: ['HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'],
   };
@@ -256,6 +258,15 @@ t.test('with a raw origin: exact response bytes', async (t) => {
   t.ok(await earlyClosed, 'an early answer to an unfinished upload closes the client connection');
   t.match(earlyGot, /^HTTP\/1\.1 413 Payload Too Large\r\n/, 'the client got the early answer');
   t.equal(earlyGot.match(/HTTP\/1\.1 /g)?.length, 1, 'and nothing else: the rest of the upload is not parsed as requests');
+
+  const c = await keepAliveConnection(port);
+  const ten = await c.send(`GET /ten HTTP/1.1\r\n${H}\r\n`);
+  t.equal(ten.status, 200);
+  t.equal(text(ten.body), 'ok');
+  t.same(headerValues(ten.headers, 'connection'), [], 'an HTTP/1.0 server does not close the 1.1 client');
+  const tenAgain = await c.send(`GET /ten HTTP/1.1\r\n${H}\r\n`);
+  t.equal(text(tenAgain.body), 'ok', 'the client connection goes on');
+  c.close();
 
   const hints = await rawRequest(port, `GET /hints HTTP/1.1\r\n${H}\r\n`);
   t.match(text(hints.raw), /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/a\.css>\r\n\r\nHTTP\/1\.1 200 OK/, '1xx relayed before the final response');

@@ -166,3 +166,29 @@ t.test('a server closing pooled connections costs the client nothing', async (t)
   c.close();
   t.ok(origin.connections >= 4, `fresh connections were opened as needed (${origin.connections})`);
 });
+
+t.test('a request body that arrives while the request waits for a server slot is forwarded whole', async (t) => {
+  const origin = await startOrigin({
+    name: 'o',
+    t,
+    handler: (req, res, body) => {
+      const answer = () => res.end(`${req.url} ${body.length} ${body.subarray(0, 4).toString()}${body.subarray(-4).toString()}`);
+      if (req.url === '/hold') setTimeout(answer, 300);
+      else answer();
+    },
+  });
+  const port = await freePort();
+  await startProxy(t, config(port, origin.port, '    timeout queue 3s', 'maxconn 1'), { waitPorts: [port] });
+  const holder = rawRequest(port, `GET /hold HTTP/1.1\r\n${H}\r\n`);
+  await pause(50);
+  const big = 'head' + 'x'.repeat(60000) + 'tail';
+  const chunked = `10\r\n${'c'.repeat(16)}\r\n0\r\n\r\n`;
+  const [held, queued, queuedChunked] = await Promise.all([
+    holder,
+    rawRequest(port, `POST /queued HTTP/1.1\r\n${H}Content-Length: ${big.length}\r\n\r\n${big}`),
+    rawRequest(port, `POST /queued-chunked HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${chunked}`),
+  ]);
+  t.equal(held.status, 200);
+  t.equal(queued.body.toString(), `/queued ${big.length} headtail`, 'the whole body, in order');
+  t.equal(queuedChunked.body.toString(), '/queued-chunked 16 cccccccc');
+});
