@@ -174,7 +174,7 @@ export function editResponseCookie(
     (cfg.maxlife === undefined && first !== undefined);
   if (ctx.direct && !refresh) return state;
   edit.append(`Set-Cookie: ${insertedCookie(cfg, ctx.server, now, first)}`);
-  if (cfg.nocache && isCacheable(head)) edit.append('Cache-control: private');
+  if (cfg.nocache && isCacheable(head, ctx.method)) edit.append('Cache-control: private');
   return ctx.server.cookie !== undefined && ctx.direct ? 'U' : 'I';
 }
 
@@ -204,12 +204,24 @@ export function cookieLogFlags(client: ClientCookieState | undefined, server: Se
   return (client ?? '-') + (server ?? '-');
 }
 
-function isCacheable(head: MessageHead): boolean {
-  for (const tok of head.tokens('cache-control')) {
-    if (tok === 'private' || tok === 'no-cache' || tok === 'no-store' || tok.startsWith('private=') || tok.startsWith('no-cache=')) {
-      return false;
-    }
-  }
+/** Statuses HAProxy considers cacheable by default (RFC 7231 section 6.1). */
+const CACHEABLE_STATUS = new Set([200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501]);
+
+/**
+ * Whether a shared cache could store this response, as HAProxy decides before `nocache` adds
+ * `Cache-control: private`: a GET or HEAD, a cacheable status, nothing forbidding it, and a
+ * freshness lifetime or a validator (a plain response without one is not cached).
+ */
+export function isCacheable(head: MessageHead, method: string | undefined): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(head.startLine)?.[1]);
+  if (!CACHEABLE_STATUS.has(status)) return false;
   for (const tok of head.tokens('pragma')) if (tok === 'no-cache') return false;
-  return true;
+  let fresh = head.has('expires') || head.has('last-modified') || head.has('etag');
+  for (const tok of head.tokens('cache-control')) {
+    if (tok === 'private' || tok === 'no-cache' || tok === 'no-store' || tok === 'max-age=0' || tok === 's-maxage=0') return false;
+    if (tok.startsWith('private=') || tok.startsWith('no-cache=')) return false;
+    if (tok.startsWith('max-age=') || tok.startsWith('s-maxage=')) fresh = true;
+  }
+  return fresh;
 }

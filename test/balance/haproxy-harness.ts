@@ -64,3 +64,19 @@ export async function startHaproxyFarm(
     },
   };
 }
+
+/** Runs `haproxy -db -f` on a complete configuration and waits for `port`; killed by PID at teardown. */
+export async function startHaproxy(t: TeardownHost & { teardown(fn: () => unknown): void }, configText: string, port: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'limpet-haproxy-'));
+  writeFileSync(join(dir, 'haproxy.cfg'), configText);
+  const child = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitForPort(port).catch((err: Error) => {
+    throw new Error(`haproxy did not start: ${err.message}\n${stderr}`);
+  });
+}
