@@ -6,7 +6,7 @@ import type { Config } from '../lib/config/types.js';
 import { demoConfigText } from '../lib/demo/demo-config.js';
 import { startDemoOrigin, type DemoOrigin } from '../lib/demo/demo-origin.js';
 import { createLogger, type Logger } from '../lib/observe/logger.js';
-import { ProxyRuntime } from '../lib/runtime/proxy-runtime.js';
+import { LiveProxy } from '../lib/runtime/live-proxy.js';
 import { VERSION } from '../lib/version.js';
 
 const SHUTDOWN_GRACE_MS = 5000;
@@ -15,10 +15,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function run(config: Config, log: Logger, pidfile: string | undefined, cleanup: () => Promise<void> = async () => {}) {
-  const runtime = new ProxyRuntime(config, log);
+async function run(config: Config, log: Logger, pidfile: string | undefined, cleanup: () => Promise<void> = async () => {}, files: string[] = []) {
+  let live: LiveProxy;
   try {
-    await runtime.start();
+    live = await LiveProxy.start(config, log, { files, graceMs: SHUTDOWN_GRACE_MS });
   } catch (err) {
     log.alert((err as Error).message);
     await cleanup();
@@ -26,17 +26,20 @@ async function run(config: Config, log: Logger, pidfile: string | undefined, cle
   }
   if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, soft = true) => {
     if (stopping) return;
     stopping = true;
     log.notice(`${signal} received, stopping: listeners closed, waiting up to ${SHUTDOWN_GRACE_MS}ms for requests in flight`);
-    await runtime.stop(SHUTDOWN_GRACE_MS);
+    await live.stop(soft);
     await cleanup();
     if (pidfile) fs.rmSync(pidfile, { force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // HAProxy's soft stop; and SIGUSR2 re-reads the configuration files.
+  process.on('SIGUSR1', () => void stop('SIGUSR1'));
+  process.on('SIGUSR2', () => void live.reload());
 }
 
 const program = new Command();
@@ -63,7 +66,7 @@ program
       process.stdout.write('Configuration file is valid\n');
       process.exit(0);
     }
-    await run(config, createLogger({ debug: opts.d, quiet: opts.q }), opts.p);
+    await run(config, createLogger({ debug: opts.d, quiet: opts.q }), opts.p, undefined, opts.f);
   });
 
 program

@@ -2,6 +2,7 @@
 import { ConfigErrorCode } from './config-error.js';
 import type { Keyword, KeywordTable } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
+import { OBSERVE_GLOBAL_KEYWORDS } from './observe-keywords.js';
 import type { GlobalConfig } from './types.js';
 
 export function defaultGlobal(): GlobalConfig {
@@ -52,4 +53,5 @@ export const GLOBAL_KEYWORDS: KeywordTable<GlobalConfig> = new Map<string, Keywo
       g.logs.push(parseLogTarget(ctx));
     },
   }],
+  ...OBSERVE_GLOBAL_KEYWORDS,
 ]);

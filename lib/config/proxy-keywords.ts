@@ -5,9 +5,10 @@ import { parseBind } from './bind-keyword.js';
 import { ConfigErrorCode } from './config-error.js';
 import { parseCookie } from './cookie-keyword.js';
 import { FARM_PROXY_KEYWORDS } from './farm-keywords.js';
-import { RULE_KEYWORDS } from '../rules/rule-keywords.js';
 import type { Keyword, KeywordContext, KeywordTable, SectionKind } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
+import { OBSERVE_PROXY_KEYWORDS } from './observe-keywords.js';
+import { RULE_KEYWORDS } from '../rules/rule-keywords.js';
 import { parseServer } from './server-keyword.js';
 import { parseStickRule, setStickTable } from './stick-keywords.js';
 import type { ProxyConfig, ProxyKind, ProxyOptions, SourceLocation, Timeouts } from './types.js';
@@ -196,11 +197,12 @@ export const PROXY_KEYWORDS: KeywordTable<ProxyConfig> = new Map<string, P>([
   connMode('http-server-close', 'server-close'),
   connMode('httpclose', 'close'),
   ['option httpchk', { sections: BE, negatable: true, parse: parseHttpchk }],
+  ...OBSERVE_PROXY_KEYWORDS,
+  ...FARM_PROXY_KEYWORDS,
+  ...RULE_KEYWORDS,
   ['stick-table', { sections: BE_ONLY, parse: setStickTable }],
   ['stick on', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('on', p, ctx) }],
   ['stick match', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('match', p, ctx) }],
   ['stick store-request', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-request', p, ctx) }],
   ['stick store-response', { sections: BE_ONLY, parse: (p, ctx) => parseStickRule('store-response', p, ctx) }],
-  ...FARM_PROXY_KEYWORDS,
-  ...RULE_KEYWORDS,
 ]);

@@ -119,6 +119,10 @@ export interface ProxyOptions {
   tcplog: boolean;
   forwardfor: boolean;
   httpchk?: HttpCheckConfig;
+  /** `option dontlognull`: connections that sent no request are not logged */
+  dontlognull?: boolean;
+  /** `option log-health-checks`: every health check status change is logged */
+  logHealthChecks?: boolean;
   /** `option allbackups`: every usable backup server takes traffic, not only the first */
   allbackups?: boolean;
   /** `option persist`: a cookie still routes to its server when that server is down */
@@ -137,6 +141,23 @@ export interface HttpCheckExpect {
   negate: boolean;
   kind: 'status' | 'rstatus' | 'string' | 'rstring';
   pattern: string;
+}
+
+/** `stats enable|uri|realm|auth|refresh` of a proxy: where the stats page is served. */
+export interface StatsConfig {
+  enabled: boolean;
+  uri: string; // default '/haproxy?stats'
+  realm?: string;
+  /** `stats auth user:password` lines */
+  auth: Array<{ user: string; password: string }>;
+  refresh?: number; // ms
+}
+
+/** `stats socket` in global: the runtime API listener. */
+export interface StatsSocketConfig {
+  address: BindAddress;
+  level: 'user' | 'operator' | 'admin';
+  where: SourceLocation;
 }
 
 export interface LogTarget {
@@ -180,6 +201,9 @@ export interface ProxyConfig {
   tcpRequest?: TcpRequestConfig;
   /** `persist rdp-cookie[(NAME)]`: the cookie name (default 'msts') */
   persistRdpCookie?: string;
+  /** `log-format`: the custom traffic log line, HAProxy's %-variables */
+  logFormat?: string;
+  stats?: StatsConfig;
   /** `hash-type` (default map-based sdbm, no avalanche) */
   hashType?: HashTypeConfig;
   /** `hash-balance-factor`: bounded loads for consistent hashing, percent (0 = off) */
@@ -201,6 +225,8 @@ export interface GlobalConfig {
   /** tune.http.maxhdr: most header lines in a message (default 101) */
   maxhdr?: number;
   logs: LogTarget[];
+  /** `stats socket`: runtime API listeners */
+  statsSockets?: StatsSocketConfig[];
 }
 
 export interface Config {

@@ -12,6 +12,7 @@ import { ServerDispatch, type DispatchOptions, type DispatchSuccess } from '../b
 import type { Server } from '../backend/server.js';
 import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
+import type { LocalResponder } from '../observe/observer.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup } from '../persist/cookie-persistence.js';
 import { errorResponse } from './error-pages.js';
@@ -33,6 +34,8 @@ export interface HttpFrontend {
   onClose(session: HttpSession): void;
   /** logs and counters (lib/observe): told of each request's steps */
   traffic?: TrafficHooks;
+  /** requests limpet answers itself (the stats page), asked before any rule or backend */
+  localResponse?: LocalResponder;
   /** acl, use_backend, http-request/-response rules (lib/rules); absent when the config has none */
   rules?: HttpRules;
 }
@@ -213,6 +216,8 @@ export class HttpSession implements ServerConnectionOwner {
 
   #startTransaction(head: MessageHead, parsed: ParsedHead): void {
     this.#requests++;
+    const local = this.#fe.localResponse?.({ method: parsed.method ?? 'GET', target: requestTarget(head), authorization: head.first('authorization') });
+    if (local) return this.#respondLocally(local.status, local.bytes, head);
     let backend = this.#fe.defaultBackend;
     const verdict = this.#fe.rules?.onRequest(
       { src: clientIp(this.remoteAddress), srcPort: this.#client.remotePort ?? 0, dst: clientIp(this.#client.localAddress ?? ''), dstPort: this.#client.localPort ?? 0 },
@@ -770,6 +775,16 @@ export class HttpSession implements ServerConnectionOwner {
     this.#resumeClient();
     this.#client.end(page ?? this.#fe.rules?.errorPage(status, tx?.backend) ?? errorResponse(status));
     this.#traffic?.rejected(status, why);
+    this.#closeSoon();
+  }
+
+  /** A response limpet makes itself (the stats page): sent whole, then the connection closes. */
+  #respondLocally(status: number, bytes: Buffer, head: MessageHead): void {
+    this.#clearHeadTimer();
+    this.#in = EMPTY;
+    this.#client.removeAllListeners('data');
+    this.#client.end(bytes);
+    this.#traffic?.local(head.startLine, status);
     this.#closeSoon();
   }
 

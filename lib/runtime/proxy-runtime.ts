@@ -4,7 +4,9 @@ import type net from 'node:net';
 import { Backend } from '../backend/backend.js';
 import { isBackend, isFrontend, type BindConfig, type Config, type ProxyConfig } from '../config/types.js';
 import { HttpSession, type HttpFrontend } from '../http/http-session.js';
+import type { CounterRegistry } from '../observe/counters.js';
 import type { Logger } from '../observe/logger.js';
+import { Observer } from '../observe/observer.js';
 import { attachStickTables, type StickRuntime } from '../persist/stick-runtime.js';
 import { readProxyHeader } from '../tcp/accept-proxy.js';
 import type { ProxiedAddresses } from '../tcp/proxy-protocol.js';
@@ -25,6 +27,8 @@ const ignore = (): void => {};
 export class ProxyRuntime {
   readonly backends = new Map<string, Backend>();
   readonly stick: StickRuntime;
+  /** logs, counters, stats (lib/observe) */
+  readonly observer: Observer;
   #config: Config;
   #log: Logger;
   #listeners: net.Server[] = [];
@@ -34,10 +38,11 @@ export class ProxyRuntime {
   #frontendSlots = new Map<ProxyConfig, FrontendSlots>();
   #waiting: Array<{ slots: FrontendSlots; socket: net.Socket; start: (socket: net.Socket) => void }> = [];
 
-  constructor(config: Config, log: Logger) {
+  constructor(config: Config, log: Logger, counters?: CounterRegistry) {
     this.#config = config;
     this.#log = log;
     for (const p of config.proxies) if (isBackend(p)) this.backends.set(p.name, new Backend(p, log));
+    this.observer = new Observer(config, this.backends, counters);
     this.stick = attachStickTables(config, this.backends, log);
   }
 
@@ -45,7 +50,12 @@ export class ProxyRuntime {
     return this.#sessions.size;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts health checks and listeners. `inherited` listeners (a reload's, keyed by
+   * describeBind) are taken over instead of bound again, so no connection is refused.
+   */
+  async start(inherited?: Map<string, net.Server>): Promise<void> {
+    this.#inherited = inherited;
     for (const b of this.backends.values()) b.startHealthChecks();
     try {
       for (const p of this.#config.proxies) {
@@ -53,7 +63,7 @@ export class ProxyRuntime {
         for (const bind of p.binds) {
           const onConnection = this.#acceptor(p, bind);
           try {
-            this.#listeners.push(await listen(bind.address, onConnection));
+            this.#listeners.push(await this.#bind(bind.address, onConnection));
           } catch (err) {
             throw new Error(`Starting ${p.kind} ${p.name}: cannot bind socket (${(err as Error).message}) for [${describeBind(bind.address)}]`);
           }
@@ -61,9 +71,71 @@ export class ProxyRuntime {
         }
       }
     } catch (err) {
+      this.#listeners = this.#listeners.filter((l) => !this.#giveBack(l));
       await this.stop(0);
       throw err;
     }
+  }
+
+  #inherited: Map<string, net.Server> | undefined;
+  #keys = new Map<net.Server, string>();
+
+  async #bind(address: BindConfig['address'], onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+    const key = describeBind(address);
+    const old = this.#inherited?.get(key);
+    let server: net.Server;
+    if (old) {
+      this.#inherited!.delete(key);
+      old.on('connection', onConnection);
+      this.#takenOver.add(old);
+      server = old;
+    } else server = await listen(address, onConnection);
+    this.#keys.set(server, key);
+    return server;
+  }
+
+  #handedOver = new Map<net.Server, Array<(...args: unknown[]) => void>>();
+
+  /** Hands the listening sockets over (for a reload): they stay open, this runtime stops accepting. */
+  detachListeners(): Map<string, net.Server> {
+    const out = new Map<string, net.Server>();
+    for (const l of this.#listeners) {
+      this.#handedOver.set(l, l.listeners('connection') as Array<(...args: unknown[]) => void>);
+      l.removeAllListeners('connection');
+      out.set(this.#keys.get(l)!, l);
+    }
+    return out;
+  }
+
+  /** The reload failed: accept on the handed-over sockets again. */
+  reattachListeners(): void {
+    for (const [l, handlers] of this.#handedOver) {
+      l.removeAllListeners('connection');
+      for (const h of handlers) l.on('connection', h);
+    }
+    this.#handedOver.clear();
+  }
+
+  /** Taken-over listeners go back to the caller when this runtime fails to start. */
+  #giveBack(l: net.Server): boolean {
+    const key = this.#keys.get(l);
+    if (!this.#takenOver.has(l) || key === undefined) return false;
+    l.removeAllListeners('connection');
+    this.#inherited?.set(key, l);
+    return true;
+  }
+
+  #takenOver = new Set<net.Server>();
+
+  /** `set maxconn frontend NAME N` (runtime API). */
+  setFrontendMaxconn(name: string, n: number): boolean {
+    let found = false;
+    for (const [p, slots] of this.#frontendSlots) {
+      if (p.name !== name) continue;
+      slots.maxconn = n;
+      found = true;
+    }
+    return found;
   }
 
   #acceptor(p: ProxyConfig, bind: BindConfig): (socket: net.Socket) => void {
@@ -77,7 +149,7 @@ export class ProxyRuntime {
     };
     let make: (socket: net.Socket, addresses: ProxiedAddresses | undefined) => HttpSession | TcpSession;
     if (p.mode === 'tcp') {
-      const fe: TcpFrontend = { name: p.name, config: p, defaultBackend: backend, bufsize: this.#config.global.bufsize, log: this.#log, onClose };
+      const fe: TcpFrontend = { name: p.name, config: p, defaultBackend: backend, bufsize: this.#config.global.bufsize, log: this.#log, onClose, traffic: this.observer.hooks(p) };
       make = (socket, addresses) => new TcpSession(socket, fe, { addresses });
     } else {
       const fe: HttpFrontend = {
@@ -89,6 +161,8 @@ export class ProxyRuntime {
         timeouts: p.timeouts,
         log: this.#log,
         onClose,
+        traffic: this.observer.hooks(p),
+        localResponse: this.observer.localResponder(p),
         // The rules engine runs only when some section of the configuration has L7 rules.
         rules: this.#config.proxies.some((x) => x.rules && hasRules(x.rules))
           ? new HttpRules(p, this.backends, backend, this.#config.userlists)
@@ -157,6 +231,8 @@ export class ProxyRuntime {
    */
   async stop(graceMs: number): Promise<void> {
     for (const w of this.#waiting.splice(0)) w.socket.destroy();
+    // Listeners handed to a newer runtime (reload) are its to close.
+    if (this.#handedOver.size > 0) this.#listeners = [];
     await Promise.all(this.#listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.#listeners = [];
     for (const s of this.#sessions) if (s instanceof HttpSession) s.shutdown();
@@ -165,5 +241,6 @@ export class ProxyRuntime {
     for (const s of [...this.#sessions]) s.close();
     for (const b of this.backends.values()) b.stop();
     this.stick.close();
+    this.observer.close();
   }
 }

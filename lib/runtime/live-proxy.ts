@@ -1,0 +1,157 @@
+// The running process across reloads: the current ProxyRuntime, the runtime API socket, and
+// the signals' meaning (HAProxy's): SIGUSR2 re-reads the configuration (a bad one is rejected
+// and the running one keeps serving; listening sockets are handed over, never closed; server
+// states, counters and in-memory stick tables carry over; connections in flight finish on
+// the old configuration), SIGUSR1 stops softly, SIGTERM fast.
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../observe/logger.js';
+import { RuntimeApi } from '../observe/runtime-api.js';
+import { ProxyRuntime } from './proxy-runtime.js';
+
+export interface LiveProxyOptions {
+  /** the files to re-read on reload (none: reload is refused) */
+  files: string[];
+  /** how long requests in flight may take to finish on a stop or on the old configuration */
+  graceMs: number;
+}
+
+export class LiveProxy {
+  #runtime: ProxyRuntime;
+  #config: Config;
+  #log: Logger;
+  #opts: LiveProxyOptions;
+  #api: RuntimeApi | undefined;
+  #draining = new Set<ProxyRuntime>();
+  #reloading: Promise<string> | undefined;
+
+  private constructor(config: Config, log: Logger, opts: LiveProxyOptions) {
+    this.#config = config;
+    this.#log = log;
+    this.#opts = opts;
+    this.#runtime = new ProxyRuntime(config, log);
+  }
+
+  static async start(config: Config, log: Logger, opts: LiveProxyOptions): Promise<LiveProxy> {
+    const live = new LiveProxy(config, log, opts);
+    await live.#runtime.start();
+    const sockets = config.global.statsSockets;
+    if (sockets?.length) {
+      live.#api = new RuntimeApi(live.#control());
+      try {
+        await live.#api.listen(sockets);
+      } catch (err) {
+        await live.#runtime.stop(0);
+        live.#api.close();
+        throw err;
+      }
+    }
+    return live;
+  }
+
+  get runtime(): ProxyRuntime {
+    return this.#runtime;
+  }
+
+  #control() {
+    const self = this;
+    return {
+      stats: () => self.#runtime.observer,
+      backends: () => self.#runtime.backends,
+      stickTables: () => self.#runtime.stick.tables,
+      get globalMaxconn() {
+        return self.#config.global.maxconn;
+      },
+      set globalMaxconn(n: number | undefined) {
+        self.#config.global.maxconn = n;
+      },
+      setFrontendMaxconn: (name: string, n: number) => self.#runtime.setFrontendMaxconn(name, n),
+      reload: () => self.reload(),
+    };
+  }
+
+  /** Re-reads the configuration files; resolves with a one-line account of what happened. */
+  reload(): Promise<string> {
+    this.#reloading ??= this.#reload().finally(() => (this.#reloading = undefined));
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<string> {
+    if (this.#opts.files.length === 0) return 'Reload refused: no configuration file to re-read.';
+    const { config, errors } = loadConfig(this.#opts.files);
+    if (errors.length > 0 || !config) {
+      for (const e of errors) this.#log.alert(`config : ${e.message}`);
+      const msg = `Reload rejected: ${errors.length} error(s) in the new configuration; still running the previous one.`;
+      this.#log.alert(msg);
+      return msg;
+    }
+    const old = this.#runtime;
+    let next: ProxyRuntime;
+    try {
+      next = new ProxyRuntime(config, this.#log, old.observer.counters);
+    } catch (err) {
+      const msg = `Reload rejected: ${(err as Error).message}; still running the previous one.`;
+      this.#log.alert(msg);
+      return msg;
+    }
+    carryOver(old, next);
+    const handed = old.detachListeners();
+    try {
+      await next.start(handed);
+    } catch (err) {
+      old.reattachListeners();
+      const msg = `Reload rejected: ${(err as Error).message}; still running the previous one.`;
+      this.#log.alert(msg);
+      return msg;
+    }
+    // Sockets the new configuration no longer binds.
+    for (const l of handed.values()) l.close();
+    this.#runtime = next;
+    this.#config = config;
+    this.#draining.add(old);
+    void old.stop(this.#opts.graceMs).finally(() => this.#draining.delete(old));
+    const msg = `Reload done: new configuration running (${config.proxies.length} proxies); the old one finishes ${old.sessionCount} connection(s).`;
+    this.#log.notice(msg);
+    return msg;
+  }
+
+  /** SIGUSR1 (soft, waits for requests in flight up to the grace time) or SIGTERM (fast). */
+  async stop(soft: boolean): Promise<void> {
+    this.#api?.close();
+    const grace = soft ? this.#opts.graceMs : 0;
+    await Promise.all([this.#runtime.stop(grace), ...[...this.#draining].map((r) => r.stop(grace))]);
+  }
+}
+
+/** Server states set at run time, observed health, and stick entries go to the new runtime. */
+function carryOver(old: ProxyRuntime, next: ProxyRuntime): void {
+  for (const [k, v] of old.observer.serverStates) next.observer.serverStates.set(k, v);
+  for (const [name, nb] of next.backends) {
+    const ob = old.backends.get(name);
+    if (!ob) continue;
+    let changed = false;
+    for (const ns of nb.servers) {
+      const os = ob.servers.find((s) => s.name === ns.name);
+      if (!os) continue;
+      if (os.health === 'down' && ns.config.check) {
+        ns.health = 'down';
+        changed = true;
+      }
+      // A maintenance or weight set at run time survives; the file's own `disabled` wins.
+      if (os.maintenance && !os.config.disabled) {
+        ns.maintenance = true;
+        changed = true;
+      }
+      if (os.userWeight !== os.config.weight && ns.config.weight === os.config.weight) nb.setWeight(ns, os.userWeight);
+    }
+    if (changed) nb.refresh();
+  }
+  for (const [name, nt] of next.stick.tables) {
+    const ot = old.stick.tables.get(name);
+    const from = ot?.store as { entries?: () => Iterable<[string, { server: string }]> } | undefined;
+    const to = nt.store as { set?: (key: string, server: string) => unknown };
+    if (!from?.entries || !to.set || nt.config.type !== ot!.config.type) continue;
+    for (const [key, e] of from.entries()) to.set(key, e.server);
+  }
+}
+
