@@ -144,9 +144,11 @@ export class HttpSession implements ServerConnectionOwner {
   }
 
   /** Stop accepting new requests on this connection; close it now if it is idle. */
-  shutdown(): void {
+  shutdown(closeIdle = true): void {
     this.#stopping = true;
-    if (!this.#tx) this.#close();
+    // A reload keeps an idle connection until its next request, answered with `Connection:
+    // close`: closing it now could cross a request the client is sending.
+    if (!this.#tx && closeIdle) this.#close();
   }
 
   get idle(): boolean {

@@ -109,7 +109,7 @@ export class LiveProxy {
     this.#runtime = next;
     this.#config = config;
     this.#draining.add(old);
-    void old.stop(this.#opts.graceMs).finally(() => this.#draining.delete(old));
+    void old.stop(this.#opts.graceMs, false).finally(() => this.#draining.delete(old));
     const msg = `Reload done: new configuration running (${config.proxies.length} proxies); the old one finishes ${old.sessionCount} connection(s).`;
     this.#log.notice(msg);
     return msg;

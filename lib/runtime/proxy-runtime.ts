@@ -229,13 +229,13 @@ export class ProxyRuntime {
    * Stops listening, lets requests in flight finish for up to `graceMs`, then closes what is
    * left. Idle keep-alive connections close at once.
    */
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, closeIdle = true): Promise<void> {
     for (const w of this.#waiting.splice(0)) w.socket.destroy();
     // Listeners handed to a newer runtime (reload) are its to close.
     if (this.#handedOver.size > 0) this.#listeners = [];
     await Promise.all(this.#listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     this.#listeners = [];
-    for (const s of this.#sessions) if (s instanceof HttpSession) s.shutdown();
+    for (const s of this.#sessions) if (s instanceof HttpSession) s.shutdown(closeIdle);
     const deadline = Date.now() + graceMs;
     while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
