@@ -76,7 +76,8 @@ export async function startHaproxy(t: TeardownHost & { teardown(fn: () => unknow
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitForPort(port).catch((err: Error) => {
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`haproxy exited (${code}):\n${stderr}`))));
+  await Promise.race([waitForPort(port), exited]).catch((err: Error) => {
     throw new Error(`haproxy did not start: ${err.message}\n${stderr}`);
   });
 }
