@@ -44,7 +44,16 @@ export function responseHeadProblem(head: MessageHead, parsed: ParsedHead, maxhd
  * The header lines a proxy must not forward (RFC 9110 7.6.1): Connection, the fields it names,
  * and the old keep-alive fields. `keep` names fields to forward anyway (Upgrade on an upgrade).
  */
-export function hopByHopLines(head: MessageHead, keep?: string): Set<MessageHead['headers'][number]> {
+export function hopByHopLines(head: MessageHead, keep?: string): ReadonlySet<MessageHead['headers'][number]> {
+  // Most messages carry none of these: no allocation for them.
+  let any = false;
+  for (const h of head.headers) {
+    if (h.name === 'connection' || h.name === 'keep-alive' || h.name === 'proxy-connection') {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return NONE;
   const named = new Set(head.tokens('connection'));
   named.delete('close');
   named.delete('keep-alive');
@@ -57,6 +66,8 @@ export function hopByHopLines(head: MessageHead, keep?: string): Set<MessageHead
   }
   return out;
 }
+
+const NONE: ReadonlySet<MessageHead['headers'][number]> = new Set();
 
 // Fields whose removal would change the framing or the routing: a Connection token cannot strip them.
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding']);

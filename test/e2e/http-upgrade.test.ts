@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { freePort } from '../helpers/free-port.js';
+import { startRawOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -158,4 +159,58 @@ backend be
     t.match(ws.buf.toString('latin1'), /^HTTP\/1\.1 426 /);
     ws.socket.destroy();
   });
+});
+
+t.test('CONNECT answered 2xx becomes a tunnel; answered otherwise, HTTP goes on', async (t) => {
+  const origin = await startRawOrigin((socket: Socket) => {
+    let got = '';
+    let tunnel = false;
+    socket.on('data', (d: Buffer) => {
+      if (tunnel) return void socket.write(d.toString('latin1').toUpperCase());
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const line = got.slice(0, got.indexOf('\r\n'));
+      const rest = got.slice(end + 4);
+      got = '';
+      if (line.startsWith('CONNECT allowed')) {
+        tunnel = true;
+        socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        if (rest) socket.write(rest.toUpperCase());
+      } else socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno');
+    });
+  }, { t });
+  const port = await freePort();
+  await startProxy(t, `
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:${port}
+    default_backend be
+backend be
+    server s1 127.0.0.1:${origin.port}
+`, { waitPorts: [port] });
+  const socket = connect({ port, host: '127.0.0.1' });
+  let got = '';
+  socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 60 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+    return cond();
+  };
+  socket.write('CONNECT denied:443 HTTP/1.1\r\nHost: denied:443\r\n\r\n');
+  t.ok(await until(() => got.endsWith('no')), 'a refused CONNECT is a normal response');
+  t.match(got, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  got = '';
+  socket.write('CONNECT allowed:443 HTTP/1.1\r\nHost: allowed:443\r\n\r\n');
+  t.ok(await until(() => got.includes('\r\n\r\n')), 'CONNECT answered');
+  t.match(got, /^HTTP\/1\.1 200 Connection established\r\n\r\n$/);
+  got = '';
+  socket.write('raw bytes, not http\r\n\r\n');
+  t.ok(await until(() => got === 'RAW BYTES, NOT HTTP\r\n\r\n'), `bytes flow both ways through the tunnel (${JSON.stringify(got)})`);
+  socket.destroy();
 });
