@@ -2,8 +2,9 @@
 // `timeout client` during an upload, `timeout server` (504) on fresh and pooled connections,
 // connection failures with `retries` (503), and the quiet end of an idle keep-alive connection.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { freePorts } from '../helpers/free-port.js';
+import { freePort, freePorts } from '../helpers/free-port.js';
 import { keepAliveConnection, rawRequest } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
@@ -114,4 +115,38 @@ backend dead
     // Two retries, each after a turn-around of min(timeout connect, 1s) = 200 ms.
     t.ok(Date.now() - start >= 350, `after the retries (${Date.now() - start} ms)`);
   });
+});
+
+t.test('timeout connect: a server that never completes the handshake, retries, then 503', async (t) => {
+  // A listener with a full accept queue (backlog 0, never accepting): further SYNs are dropped,
+  // so a connect hangs until `timeout connect`. Python holds it; it is killed by PID.
+  const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void py.kill('SIGKILL'));
+  const blackhole = await new Promise<number>((resolve, reject) => {
+    py.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    py.once('error', reject);
+  });
+  const fillers = Array.from({ length: 3 }, () => connect({ port: blackhole, host: '127.0.0.1' }).on('error', () => {}));
+  t.teardown(() => fillers.forEach((s) => s.destroy()));
+  await new Promise((r) => setTimeout(r, 200));
+  const port = await freePort();
+  await startProxy(t, `
+defaults
+    mode http
+    timeout connect 200ms
+    timeout client 5s
+    timeout server 5s
+    retries 1
+frontend fe
+    bind 127.0.0.1:${port}
+    default_backend be
+backend be
+    server hole 127.0.0.1:${blackhole}
+`, { waitPorts: [port] });
+  const start = Date.now();
+  const r = await rawRequest(port, `GET / HTTP/1.1\r\n${H}\r\n`, { timeout: 5000 });
+  const took = Date.now() - start;
+  t.equal(r.status, 503, '503 once the retries are spent');
+  // attempt (200) + turn-around (200) + attempt (200)
+  t.ok(took >= 550 && took < 3000, `after two connect timeouts and a turn-around (${took} ms)`);
 });
