@@ -2,7 +2,7 @@
 // only), backups (first only, or all with `option allbackups`), `disabled`, maxconn with
 // `maxqueue` (a full queue redispatches) and `timeout queue` (503), `option httpchk` with
 // `http-check expect`, and `option persist` with `option redispatch`.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../helpers/free-port.js';
 import { get, request } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
@@ -27,13 +27,12 @@ const names = async (port: number, n: number, headers: Record<string, string> = 
   for (let i = 0; i < n; i++) out.push(who((await request(port, { path: '/', headers })).body));
   return out;
 };
-const slowOrigin = (name: string, t: Tap, ms: number) =>
+const slowOrigin = (name: string, t: Test, ms: number) =>
   startOrigin({
     name,
     t,
     handler: (_req, res) => setTimeout(() => res.end(`This is HTTP server ${name}\n`), ms),
   });
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
