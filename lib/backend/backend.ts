@@ -107,23 +107,34 @@ export class Backend {
   startHealthChecks(): void {
     for (const s of this.servers) {
       if (!s.config.check || s.config.disabled) continue;
-      const check = new HealthCheck(s, this.config, (up, reason) => this.#setHealth(s, up, reason));
+      const check = new HealthCheck(s, this.config, (up, reason) => this.setHealth(s, up, reason));
       this.#checks.push(check);
       check.start();
     }
   }
 
-  #setHealth(server: Server, up: boolean, reason: string): void {
+  /** A server went up or down (health check, or the runtime API): rebalance and log it as HAProxy. */
+  setHealth(server: Server, up: boolean, reason: string): void {
     server.health = up ? 'up' : 'down';
     if (!up) server.drainIdle();
     this.refresh();
+    // HAProxy's pendconn_redistribute: with `option redispatch` (and not `option persist`) the
+    // requests queued on a server that goes down are placed again by the balancer.
+    let requeued = 0;
+    if (!up && this.config.options.redispatch && !this.config.options.persist) {
+      for (const w of server.queue.splice(0)) {
+        if (w.cancelled || !w.requeue) continue;
+        requeued++;
+        w.requeue();
+      }
+    }
     const remaining = this.usableCount;
     const backups = this.servers.filter((s) => s.backup && s.usable).length;
     // HAProxy's wording, so existing log watchers keep matching.
     const message =
       `${server.backup ? 'Backup ' : ''}Server ${this.name}/${server.name} is ${up ? 'UP' : 'DOWN'}, reason: ${reason}. ` +
       `${remaining} active and ${backups} backup servers ${up ? 'online' : 'left'}. ` +
-      `${server.active} sessions active, 0 requeued, ${server.queue.length} remaining in queue.`;
+      `${server.active} sessions active, ${requeued} requeued, ${server.queue.length} remaining in queue.`;
     this.#log.alert(message);
     this.onServerState?.(server, up, message);
     if (up) this.#warmUp(server);

@@ -88,6 +88,21 @@ export class ServerDispatch implements QueuedRequest {
     this.#releaseSlot();
   }
 
+  /** The server we queued on went down: start over with the balancer (the queue timer keeps running). */
+  requeue(): void {
+    if (this.#done) return;
+    this.#server = undefined;
+    this.#reason = 'redispatch';
+    const server = this.#backend.pick(this.#opts.ctx);
+    if (server && !server.isFull()) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      return this.#claim(server);
+    }
+    if (!this.#backend.hasUsableServer()) return this.#fail('no server available');
+    this.#backend.enqueue(this);
+  }
+
   /** Called by a queue when a slot was taken for us. */
   grant(server: Server): void {
     this.#queuedMs = Date.now() - this.#startedAt;

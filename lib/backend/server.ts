@@ -8,6 +8,8 @@ export interface QueuedRequest {
   grant(server: Server): void;
   /** set when the waiter gave up (queue timeout, client gone); the queue skips it */
   cancelled: boolean;
+  /** its server went down: let the balancer place it again (option redispatch) */
+  requeue?(): void;
 }
 
 export type ServerHealth = 'up' | 'down';
