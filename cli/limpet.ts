@@ -7,6 +7,7 @@ import { demoConfigText } from '../lib/demo/demo-config.js';
 import { startDemoOrigin, type DemoOrigin } from '../lib/demo/demo-origin.js';
 import { createLogger, type Logger } from '../lib/observe/logger.js';
 import { LiveProxy } from '../lib/runtime/live-proxy.js';
+import { buildDetails } from '../lib/observe/build-details.js';
 import { VERSION } from '../lib/version.js';
 
 const SHUTDOWN_GRACE_MS = 5000;
@@ -99,6 +100,12 @@ program
         `The configuration it runs:\n\n${text}\n`,
     );
   });
+
+// `-vv`: version and build details, as HAProxy prints them for bug reports.
+if (process.argv[2] === '-vv') {
+  process.stdout.write(buildDetails());
+  process.exit(0);
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`limpet: ${(err as Error).message}\n`);

@@ -20,6 +20,8 @@ export class Observer implements StatsSource {
   readonly backends: ReadonlyMap<string, Backend>;
   readonly serverStates: Map<string, ServerStateInfo>;
   #backends: ReadonlyMap<string, Backend>;
+  /** set by the runtime once its stick tables exist */
+  stickStatus: StatsSource['stickStatus'];
   #sinks = new LogSinks();
   #hooks = new Map<string, TrafficHooks>();
   #proxySinks = new Map<string, LogSink[]>();
@@ -38,6 +40,14 @@ export class Observer implements StatsSource {
           checkStatus: checkStatusCode(message, up),
           checkDesc: m?.[1],
         });
+        if (b.config.options.logHealthChecks) {
+          // HAProxy logs each check status change; limpet's checks report the transitions.
+          const reason = /reason: (.*?)\. \d+ active/.exec(message)?.[1] ?? 'state change';
+          const { rise, fall } = server.config;
+          const status = up ? `${rise + fall - 1}/${rise + fall - 1} UP` : `0/${rise} DOWN`;
+          this.backendEvent(b.name, up ? 'notice' : 'warning',
+            `Health check for ${server.backup ? 'backup ' : ''}server ${b.name}/${server.name} ${up ? 'succeeded' : 'failed'}, reason: ${reason}, status: ${status}.`);
+        }
         this.backendEvent(b.name, up ? 'notice' : 'alert', message);
         if (!b.hasUsableServer()) this.backendEvent(b.name, 'emerg', `backend ${b.name} has no server available!`);
       };

@@ -4,6 +4,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Server } from '../backend/server.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/types.js';
+import type { StickTableStatus } from '../persist/stick-runtime.js';
 import type { CounterRegistry, ProxyCounters } from './counters.js';
 
 export const STAT_COLUMNS = [
@@ -39,6 +40,8 @@ export interface StatsSource {
   /** keyed `backend/server` */
   readonly serverStates: ReadonlyMap<string, ServerStateInfo>;
   readonly startedAt: number;
+  /** stick tables' fill and Redis link state, when the configuration has tables */
+  readonly stickStatus?: () => StickTableStatus[];
 }
 
 const secondsSince = (ms: number, now: number) => Math.max(0, Math.floor((now - ms) / 1000));

@@ -44,6 +44,7 @@ export class ProxyRuntime {
     for (const p of config.proxies) if (isBackend(p)) this.backends.set(p.name, new Backend(p, log));
     this.observer = new Observer(config, this.backends, counters);
     this.stick = attachStickTables(config, this.backends, log);
+    this.observer.stickStatus = () => this.stick.status();
   }
 
   get sessionCount(): number {

@@ -9,7 +9,7 @@ import { get, rawRequest } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean, ms = 8000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (cond()) return;
@@ -66,6 +66,10 @@ backend one
     server s1 127.0.0.1:${origin.port}
 `, { waitPorts: [httpPort, tcpPort, nullPort] });
 
+  // The readiness probes (one per port) are logged when they close (the dontlognull one is
+  // not): wait for them, so the connection counts below are exact.
+  await waitFor('the probes to close', () => proxy.stdout().split('\n').filter((l) => / (CR--|0 --) /.test(l)).length >= 2);
+  await new Promise((r) => setTimeout(r, 200));
   // 1. no cookie: balanced to s1 (first in round robin), cookie inserted: --NI
   const first = await get(httpPort, '/a?x=1');
   t.equal(first.status, 200);
@@ -121,4 +125,37 @@ t.test('a log-format error is a config error with file:line', async (t) => {
   const r = await runCli(['-c', '-f', path]);
   t.equal(r.code, 1);
   t.match(r.stderr, /limpet\.cfg:3.*unknown log-format variable '%bogus'/);
+});
+
+t.test('server DOWN/UP lines and log-health-checks go to the backend\'s log targets', async (t) => {
+  const origin = await startOrigin({ name: 'o1', t });
+  const [fePort, flapPort] = await freePorts(2);
+  const proxy = await startProxy(t, `
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+frontend www
+    bind 127.0.0.1:${fePort}
+    default_backend farm
+backend farm
+    option log-health-checks
+    server s1 127.0.0.1:${origin.port} check inter 100ms rise 1 fall 1
+    server s2 127.0.0.1:${flapPort} check inter 100ms rise 1 fall 1
+`, { waitPorts: [fePort] });
+  await waitFor('s2 DOWN', () => /Server farm\/s2 is DOWN/.test(proxy.stdout()));
+  // Bring s2 up: a listener on its port.
+  const flap = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => flap.listen(flapPort, '127.0.0.1', () => r()));
+  t.teardown(() => flap.close());
+  await waitFor('s2 UP', () => /Server farm\/s2 is UP/.test(proxy.stdout()));
+  const out = proxy.stdout();
+  t.match(out, /^Server farm\/s2 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: \d+ms\. 1 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.$/m);
+  t.match(out, /^Health check for server farm\/s2 failed, reason: Layer4 connection problem, info: "Connection refused", check duration: \d+ms, status: 0\/1 DOWN\.$/m);
+  t.match(out, /^Server farm\/s2 is UP, reason: Layer4 check passed, check duration: \d+ms\. 2 active and 0 backup servers online\./m);
+  t.match(out, /^Health check for server farm\/s2 succeeded, reason: Layer4 check passed, check duration: \d+ms, status: 1\/1 UP\.$/m);
 });
