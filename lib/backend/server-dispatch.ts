@@ -63,7 +63,9 @@ export class ServerDispatch implements QueuedRequest {
     this.#backend = backend;
     this.#opts = opts;
     this.#handlers = handlers;
-    this.#retriesLeft = backend.config.retries;
+    // `retry-on none` (or a list without conn-failure) turns connection retries off.
+    const retryOn = backend.config.retryOn;
+    this.#retriesLeft = retryOn && !retryOn.includes('conn-failure') ? 0 : backend.config.retries;
     this.#reason = opts.persistent ? (opts.persistentReason ?? 'cookie') : 'balance';
   }
 

@@ -6,6 +6,8 @@ import type { Keyword, KeywordContext, SectionKind } from './keyword-context.js'
 import type { HashTypeConfig, ProxyConfig } from './types.js';
 
 const BE: readonly SectionKind[] = ['defaults', 'listen', 'backend'];
+/** HAProxy's other `retry-on` keywords (besides status codes). */
+const RETRY_ON_KNOWN = new Set(['empty-response', 'junk-response', 'response-timeout', '0rtt-rejected', 'all-retryable-errors']);
 type P = Keyword<ProxyConfig>;
 
 function parseHashType(p: ProxyConfig, ctx: KeywordContext): void {
@@ -92,6 +94,23 @@ export const FARM_PROXY_KEYWORDS: Array<[string, P]> = [
       const n = text === undefined ? -1 : Number(text);
       p.options.redispatch = !ctx.negated && n !== 0;
       p.redispatchInterval = n === 0 ? -1 : n;
+    },
+  }],
+  ['retry-on', {
+    sections: BE,
+    parse(p, ctx) {
+      ctx.arg(0, 'failure type');
+      const kinds: Array<'none' | 'conn-failure'> = [];
+      for (const k of ctx.args) {
+        if (k === 'none' || k === 'conn-failure') kinds.push(k);
+        else if (RETRY_ON_KNOWN.has(k) || /^\d{3}$/.test(k)) {
+          // Replaying a request after the server saw it needs the HTTP session's cooperation,
+          // which limpet does not have yet: refuse rather than silently not retry.
+          ctx.fail(`'${k}' is not supported by limpet yet (supported: none, conn-failure)`, ConfigErrorCode.UNSUPPORTED);
+        } else ctx.fail(`unknown failure type '${k}'`);
+      }
+      if (kinds.includes('none') && kinds.length > 1) ctx.fail("'none' cannot be combined with other failure types");
+      p.retryOn = kinds;
     },
   }],
   ['http-check expect', { sections: BE, parse: parseExpect }],

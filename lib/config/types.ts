@@ -210,6 +210,8 @@ export interface ProxyConfig {
   hashBalanceFactor?: number;
   /** `http-check expect` */
   httpCheckExpect?: HttpCheckExpect;
+  /** `retry-on`: which failures are retried (limpet: none or conn-failure, the default) */
+  retryOn?: Array<'none' | 'conn-failure'>;
   /** `option redispatch N`: redispatch on every Nth retry (negative: Nth before last; default -1) */
   redispatchInterval?: number;
   /** `dynamic-cookie-key`: the secret of `cookie ... dynamic` */
