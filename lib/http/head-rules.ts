@@ -10,6 +10,8 @@ export const DEFAULT_MAXHDR = 101;
 // method SP request-target SP HTTP-version, each separated by exactly one space
 const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/1\.[01]$/;
 
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+
 /** Why a request head must be refused with 400, or undefined when it may be forwarded. */
 export function requestHeadProblem(head: MessageHead, parsed: ParsedHead, maxhdr: number): string | undefined {
   if (parsed.versionMajor !== 1 || parsed.versionMinor > 1) return `unsupported version ${parsed.versionMajor}.${parsed.versionMinor}`;
@@ -23,6 +25,12 @@ export function requestHeadProblem(head: MessageHead, parsed: ParsedHead, maxhdr
   // RFC 9112 3.2: exactly one Host in HTTP/1.1, and never two.
   if (hosts > 1) return 'several Host header fields';
   if (hosts === 0 && parsed.versionMinor === 1) return 'HTTP/1.1 request without Host';
+  // RFC 9112 3.2: with an authority in the target, Host must be that authority (HAProxy
+  // enforces it since 2.1), or the server and limpet could disagree on where it goes.
+  const authority = parsed.method === 'CONNECT' ? target : ABSOLUTE_FORM.exec(target)?.[1]?.replace(/^[^@]*@/, '');
+  if (authority !== undefined && hosts === 1 && head.first('host')!.toLowerCase() !== authority.toLowerCase()) {
+    return 'Host does not match the authority of the target';
+  }
   // RFC 9112 6.1: an HTTP/1.0 message cannot be chunked; its framing would be ambiguous.
   if (parsed.versionMinor === 0 && head.has('transfer-encoding')) return 'Transfer-Encoding in an HTTP/1.0 request';
   return undefined;

@@ -73,6 +73,8 @@ const REQUESTS: Array<[string, string]> = [
   ['whitespace before the first header', `GET / HTTP/1.1\r\n Host: example\r\n\r\n`],
   ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
   ['two Host fields', `GET / HTTP/1.1\r\n${H}Host: other\r\n\r\n`],
+  ['absolute-form target whose authority is not Host', `GET http://other/ HTTP/1.1\r\n${H}\r\n`],
+  ['CONNECT whose authority is not Host', `CONNECT example:443 HTTP/1.1\r\n${H}\r\n`],
   ['chunk size not hexadecimal', chunkedPost('g\r\nhello\r\n0\r\n\r\n')],
   ['negative chunk size', chunkedPost('-5\r\nhello\r\n0\r\n\r\n')],
   ['chunk size overflow', chunkedPost('fffffffffffffffffff\r\nx\r\n0\r\n\r\n')],

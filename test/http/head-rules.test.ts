@@ -26,6 +26,10 @@ t.test('requestHeadProblem', async (t) => {
   t.equal(requestProblem('GET /a HTTP/1.0\r\n\r\n'), undefined, 'HTTP/1.0 needs no Host');
   t.equal(requestProblem('OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n'), undefined);
   t.equal(requestProblem('GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n'), undefined, 'absolute form');
+  t.equal(requestProblem('GET http://u@A:8/b HTTP/1.1\r\nHost: a:8\r\n\r\n'), undefined, 'userinfo aside, case-insensitive');
+  t.match(requestProblem('GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n'), /authority/);
+  t.equal(requestProblem('CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n'), undefined);
+  t.match(requestProblem('CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n'), /authority/);
   t.match(requestProblem('GET /a HTTP/1.1\r\n\r\n'), /without Host/);
   t.match(requestProblem('GET /a HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n'), /several Host/);
   t.match(requestProblem('GET /a#f HTTP/1.1\r\nHost: a\r\n\r\n'), /'#'/);
