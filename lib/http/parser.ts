@@ -13,6 +13,9 @@ const constants = require('llhttp-wasm/out/constants.js') as { ERROR: Record<str
 const HPE_OK = constants.ERROR.OK!;
 const HPE_PAUSED = constants.ERROR.PAUSED!;
 const HPE_PAUSED_UPGRADE = constants.ERROR.PAUSED_UPGRADE!;
+const HPE_INVALID_METHOD = constants.ERROR.INVALID_METHOD!;
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const POST = Buffer.from('POST');
 
 const METHOD_NAMES: string[] = [];
 for (const [name, code] of Object.entries(constants.METHODS)) METHOD_NAMES[code] = name;
@@ -78,7 +81,20 @@ export class MessageParser {
     this.#head = undefined;
     this.#complete = false;
     this.#skipBody = noBody;
-    const rc = this.#parser.execute(head);
+    let rc = this.#parser.execute(head);
+    if (rc === HPE_INVALID_METHOD) {
+      // llhttp knows a fixed list of methods, but any token is a method (RFC 9110 9.1) and
+      // HAProxy forwards them. The rest of the head is validated with POST in its place, which
+      // llhttp frames like any request with no special method.
+      const sp = head.indexOf(32);
+      const method = sp > 0 ? Buffer.from(head.buffer, head.byteOffset, sp).toString('latin1') : '';
+      if (METHOD_TOKEN.test(method)) {
+        this.#parser.reset();
+        rc = this.#parser.execute(Buffer.concat([POST, head.subarray(sp)]));
+        const parsed = this.#head as ParsedHead | undefined; // set by the callback during execute()
+        if (parsed) parsed.method = method;
+      }
+    }
     if (rc !== HPE_OK && rc !== HPE_PAUSED && rc !== HPE_PAUSED_UPGRADE) this.#fail(rc);
     if (rc === HPE_PAUSED) this.#parser.resume();
     if (!this.#head) throw new HttpParseError('incomplete head', 'HPE_INCOMPLETE');

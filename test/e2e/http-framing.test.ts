@@ -204,6 +204,11 @@ t.test('with a raw origin: exact response bytes', async (t) => {
     let got = '';
     socket.on('data', (d: Buffer) => {
       got += text(d);
+      const custom = /^([A-Za-z-]+) \/custom HTTP\/1\.1\r\n/.exec(got);
+      if (custom && got.endsWith('abc')) {
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${custom[1]!.length}\r\n\r\n${custom[1]}`);
+        return;
+      }
       const m = /^(?:GET|POST) \/(\w+) /.exec(got);
       const end = got.indexOf('\r\n\r\n');
       if (!m || end === -1) return;
@@ -258,6 +263,11 @@ t.test('with a raw origin: exact response bytes', async (t) => {
   t.ok(await earlyClosed, 'an early answer to an unfinished upload closes the client connection');
   t.match(earlyGot, /^HTTP\/1\.1 413 Payload Too Large\r\n/, 'the client got the early answer');
   t.equal(earlyGot.match(/HTTP\/1\.1 /g)?.length, 1, 'and nothing else: the rest of the upload is not parsed as requests');
+
+  for (const method of ['FOO', 'get']) {
+    const r = await rawRequest(port, `${method} /custom HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`);
+    t.equal(text(r.body), method, `the ${method} method (unknown to llhttp) is forwarded as it is, with its body`);
+  }
 
   const c = await keepAliveConnection(port);
   const ten = await c.send(`GET /ten HTTP/1.1\r\n${H}\r\n`);

@@ -58,7 +58,7 @@ const REQUESTS: Array<[string, string]> = [
   ['header line without colon', `GET / HTTP/1.1\r\n${H}X-A\r\n\r\n`],
   ['non-ASCII byte in a header name', `GET / HTTP/1.1\r\n${H}X-\xe9: b\r\n\r\n`],
   ['invalid method character', `G@T / HTTP/1.1\r\n${H}\r\n`],
-  ['lower-case method', `get / HTTP/1.1\r\n${H}\r\n`],
+  ['method with a non-token byte', `GE"T / HTTP/1.1\r\n${H}\r\n`],
   ['relative request target', `GET foo HTTP/1.1\r\n${H}\r\n`],
   ['space inside the target', `GET /a b HTTP/1.1\r\n${H}\r\n`],
   ['control byte in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`],

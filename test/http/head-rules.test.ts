@@ -21,6 +21,15 @@ t.test('findHeadEnd', async (t) => {
   t.equal(findHeadEnd(Buffer.from('GET / HTTP/1.1\nHost: a\n\nX')), 24, 'a bare-LF blank line ends a head too (for llhttp to refuse)');
 });
 
+t.test('any token method is accepted, as HAProxy does', async (t) => {
+  for (const m of ['FOO', 'get', 'X-CUSTOM.1']) {
+    const parsed = req.parseHead(Buffer.from(`${m} /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n`));
+    t.equal(parsed.method, m);
+  }
+  t.throws(() => req.parseHead(Buffer.from('G@T /a HTTP/1.1\r\nHost: a\r\n\r\n')), /HPE_INVALID_METHOD/);
+  t.throws(() => req.parseHead(Buffer.from('FOO /a HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n')), /HPE_INVALID_HEADER_TOKEN/, 'the rest is still validated');
+});
+
 t.test('requestHeadProblem', async (t) => {
   t.equal(requestProblem('GET /a HTTP/1.1\r\nHost: a\r\n\r\n'), undefined);
   t.equal(requestProblem('GET /a HTTP/1.0\r\n\r\n'), undefined, 'HTTP/1.0 needs no Host');
