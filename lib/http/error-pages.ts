@@ -5,6 +5,7 @@ const PAGES: Record<number, [reason: string, text: string]> = {
   400: ['Bad request', 'Your browser sent an invalid request.'],
   403: ['Forbidden', 'Request forbidden by administrative rules.'],
   408: ['Request Time-out', "Your browser didn't send a complete request in time."],
+  413: ['Payload Too Large', 'The request entity exceeds the maximum allowed.'],
   431: ['Request Header Fields Too Large', 'Your browser sent a request whose header fields are too large.'],
   500: ['Internal Server Error', 'An internal server error occurred.'],
   501: ['Not Implemented', 'The server does not support the functionality required to fulfill the request.'],

@@ -14,7 +14,7 @@ import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
-import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup } from '../persist/cookie-persistence.js';
+import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
@@ -213,6 +213,11 @@ export class HttpSession implements ServerConnectionOwner {
       const head = new MessageHead(rawHead);
       const problem = requestHeadProblem(head, parsed, this.#fe.maxhdr ?? DEFAULT_MAXHDR);
       if (problem) return this.#reject(400, `invalid request: ${problem}`);
+      // HAProxy refuses a payload on an HTTP/1.0 GET, HEAD or DELETE with 413: an HTTP/1.0
+      // server may not expect one and would read it as the next request.
+      if (parsed.versionMinor === 0 && (parsed.method === 'GET' || parsed.method === 'HEAD' || parsed.method === 'DELETE') && requestFraming(head).kind !== 'none') {
+        return this.#reject(413, 'payload on an HTTP/1.0 GET, HEAD or DELETE');
+      }
       this.#clearHeadTimer();
       this.#startTransaction(head, parsed);
     }
@@ -239,7 +244,7 @@ export class HttpSession implements ServerConnectionOwner {
     const clientClose = modes.includes('close');
     const serverClose = clientClose || modes.includes('server-close');
     const cookieCfg = backend.config.cookie;
-    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers, { persist: backend.config.options.persist }) : { state: 'N' };
+    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers, { persist: backend.config.options.persist, ...persistRuleFor(backend, verdict?.txn.ctx) }) : { state: 'N' };
     this.#traffic?.request(head.startLine, backend.name, cookieCfg ? cookie.state : undefined);
     const http10 = parsed.versionMinor === 0;
     const upgrade = parsed.upgrade && method !== 'CONNECT';
@@ -321,6 +326,7 @@ export class HttpSession implements ServerConnectionOwner {
       {
         persistent: tx.forcedServer ?? tx.cookie.server ?? tx.stickServer,
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
+        forcePersist: tx.cookie.forced === true && !tx.forcedServer,
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
         ...this.#reuseFor(tx, reuseAllowed),
       },

@@ -99,6 +99,11 @@ t.test(`request side: ${REQUESTS.length} hostile requests get 400 and the origin
     t.equal(after - before, 0, `${name}: origin received nothing`);
   }
   t.equal(origin.requests.length, 0, 'no request reached the origin');
+  for (const method of ['GET', 'HEAD', 'DELETE']) {
+    const res = await rawRequest(port, `${method} / HTTP/1.0\r\nContent-Length: 5\r\n\r\nGET /`, { timeout: 3000, head: false });
+    t.equal(res.status, 413, `HTTP/1.0 ${method} with a payload: 413 as HAProxy answers`);
+  }
+  t.equal(origin.rawBytes.reduce((n, b) => n + b.length, 0), 0, 'still nothing at the origin');
   // The proxy still serves a valid request after all of that.
   const ok = await rawRequest(port, `GET /fine HTTP/1.1\r\n${H}\r\n`);
   t.equal(ok.status, 200, 'a valid request still works');
