@@ -28,6 +28,8 @@ export interface DispatchHandlers {
 export interface DispatchOptions {
   /** a server chosen by persistence; it is used even at weight 0 */
   persistent?: Server;
+  /** `force-persist`: never redispatch away from `persistent` */
+  forcePersist?: boolean;
   /** what chose `persistent` (default 'cookie') */
   persistentReason?: AssignReason;
   ctx: PickContext;
@@ -226,7 +228,7 @@ export class ServerDispatch implements QueuedRequest {
    */
   #shouldRedispatch(failed: Server): boolean {
     const be = this.#backend;
-    if (!be.config.options.redispatch) return false;
+    if (!be.config.options.redispatch || this.#opts.forcePersist) return false;
     const retries = be.config.retries;
     const done = retries - this.#retriesLeft;
     const every = be.config.redispatchInterval ?? -1;

@@ -1,6 +1,8 @@
 // Keywords of a backend's server farm beyond `balance` and `server`: `hash-type`,
 // `hash-balance-factor`, `option allbackups`, `option persist`, `option redispatch [N]`,
 // `http-check expect` and `dynamic-cookie-key`, with HAProxy's syntax and limits.
+import { compileCondition, splitCondition } from '../acl/condition.js';
+import { newProxyRules } from '../rules/proxy-rules.js';
 import { ConfigErrorCode } from './config-error.js';
 import type { Keyword, KeywordContext, SectionKind } from './keyword-context.js';
 import type { HashTypeConfig, ProxyConfig } from './types.js';
@@ -56,7 +58,24 @@ function parseExpect(p: ProxyConfig, ctx: KeywordContext): void {
   p.httpCheckExpect = { negate, kind, pattern };
 }
 
+// `force-persist if COND` / `ignore-persist if COND`, with the section's ACLs.
+function persistRule(force: boolean): P {
+  const keyword = force ? 'force-persist' : 'ignore-persist';
+  return {
+    sections: ['listen', 'backend'],
+    parse(p, ctx) {
+      const { body, cond } = splitCondition(ctx.args);
+      if (body.length > 0) ctx.fail(`unexpected '${body[0]}' (expected 'if' or 'unless')`, ConfigErrorCode.SYNTAX);
+      if (!cond) return ctx.fail("requires a condition ('if' or 'unless')", ConfigErrorCode.MISSING_ARGUMENT);
+      const acls = (p.rules ??= newProxyRules()).acls;
+      (p.persistRules ??= []).push({ force, cond: compileCondition(cond.unless, cond.words, acls, 'request', ctx.where, keyword), where: ctx.where });
+    },
+  };
+}
+
 export const FARM_PROXY_KEYWORDS: Array<[string, P]> = [
+  ['force-persist', persistRule(true)],
+  ['ignore-persist', persistRule(false)],
   ['hash-type', { sections: BE, parse: parseHashType }],
   ['hash-balance-factor', {
     sections: BE,

@@ -1,5 +1,6 @@
 // The typed configuration model: what lib/config/ produces from haproxy.cfg-style text and
 // what lib/runtime/ builds listeners and backends from. All durations are milliseconds.
+import type { Condition } from '../acl/condition.js';
 import type { ProxyRules } from '../rules/proxy-rules.js';
 import type { UserlistConfig } from '../rules/userlist.js';
 import type { SampleFetch } from '../persist/sample-fetch.js';
@@ -129,6 +130,13 @@ export interface ProxyOptions {
   persist?: boolean;
 }
 
+/** `force-persist` (use the cookie's server even down or in maintenance) or `ignore-persist`. */
+export interface PersistRule {
+  force: boolean;
+  cond: Condition;
+  where: SourceLocation;
+}
+
 /** `hash-type <method> <function> <modifier>` */
 export interface HashTypeConfig {
   lookup: 'map-based' | 'consistent';
@@ -214,6 +222,8 @@ export interface ProxyConfig {
   retryOn?: Array<'none' | 'conn-failure'>;
   /** `option redispatch N`: redispatch on every Nth retry (negative: Nth before last; default -1) */
   redispatchInterval?: number;
+  /** `force-persist if COND` / `ignore-persist if COND`, in file order: the first match applies */
+  persistRules?: PersistRule[];
   /** `dynamic-cookie-key`: the secret of `cookie ... dynamic` */
   dynamicCookieKey?: string;
   /** acl, use_backend, use-server, http-request/-response and the other L7 rules (lib/rules) */

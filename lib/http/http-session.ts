@@ -14,7 +14,7 @@ import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
-import { editRequestCookie, editResponseCookie, lookupCookie, type CookieLookup } from '../persist/cookie-persistence.js';
+import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
@@ -244,7 +244,7 @@ export class HttpSession implements ServerConnectionOwner {
     const clientClose = modes.includes('close');
     const serverClose = clientClose || modes.includes('server-close');
     const cookieCfg = backend.config.cookie;
-    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers, { persist: backend.config.options.persist }) : { state: 'N' };
+    const cookie: CookieLookup = cookieCfg ? lookupCookie(cookieCfg, head, backend.servers, { persist: backend.config.options.persist, ...persistRuleFor(backend, verdict?.txn.ctx) }) : { state: 'N' };
     this.#traffic?.request(head.startLine, backend.name, cookieCfg ? cookie.state : undefined);
     const http10 = parsed.versionMinor === 0;
     const upgrade = parsed.upgrade && method !== 'CONNECT';
@@ -326,6 +326,7 @@ export class HttpSession implements ServerConnectionOwner {
       {
         persistent: tx.forcedServer ?? tx.cookie.server ?? tx.stickServer,
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
+        forcePersist: tx.cookie.forced === true && !tx.forcedServer,
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
         ...this.#reuseFor(tx, reuseAllowed),
       },

@@ -1,7 +1,8 @@
 // The `cookie` keyword: which server a request's persistence cookie names, what the request
 // forwarded to the server keeps of it, and what the response tells the client. Decided on the
 // request (HAProxy's "assigned, direct") and applied on the response, never re-derived.
-import type { CookieConfig } from '../config/types.js';
+import type { SampleContext } from '../acl/sample.js';
+import type { CookieConfig, PersistRule } from '../config/types.js';
 import type { Server } from '../backend/server.js';
 import type { HeadEdit, MessageHead } from '../http/message-head.js';
 import { parseCookieHeader, removeCookie, setCookieName } from '../http/cookie-header.js';
@@ -17,6 +18,10 @@ export interface CookieLookup {
   state: ClientCookieState;
   /** the server the cookie routes to (state V, or D with `option persist`) */
   server?: Server;
+  /** `ignore-persist` matched: the cookie is neither used nor inserted */
+  ignored?: boolean;
+  /** `force-persist` matched: the cookie's server is used even down or in maintenance, never redispatched */
+  forced?: boolean;
   /** the dates the cookie carried (unix seconds), kept for the Set-Cookie refresh */
   lastDate?: number;
   firstDate?: number;
@@ -25,6 +30,10 @@ export interface CookieLookup {
 export interface CookieLookupOptions {
   /** `option persist`: a cookie naming a down server still routes to it */
   persist?: boolean;
+  /** `ignore-persist` matched for this request */
+  ignore?: boolean;
+  /** `force-persist` matched for this request */
+  force?: boolean;
   /** now, in unix milliseconds (tests) */
   now?: number;
 }
@@ -32,6 +41,15 @@ export interface CookieLookupOptions {
 const PREFIX_DELIMITER = '~';
 /** dates further than this in the future are not trusted (HAProxy: one day) */
 const FUTURE_SLACK_S = 86400;
+
+/** The first `force-persist` / `ignore-persist` rule of the backend whose condition matches. */
+export function persistRuleFor(backend: { config: { persistRules?: PersistRule[] } }, ctx: SampleContext | undefined): { force?: true; ignore?: true } {
+  if (!ctx) return {};
+  for (const r of backend.config.persistRules ?? []) {
+    if (r.cond.test(ctx)) return r.force ? { force: true } : { ignore: true };
+  }
+  return {};
+}
 
 /** Finds the persistence cookie in a request and the server it names (HAProxy's rules). */
 export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Server[], opts: CookieLookupOptions = {}): CookieLookup {
@@ -46,9 +64,10 @@ export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Serv
     }
     if (value !== undefined) break;
   }
-  if (value === undefined) return { state: 'N' };
+  const flags = opts.ignore ? { ignored: true } : {};
+  if (value === undefined) return { state: 'N', ...flags };
   let serverValue: string;
-  const out: CookieLookup = { state: 'I' };
+  const out: CookieLookup = { state: 'I', ...flags };
   if (cfg.mode === 'prefix') serverValue = value.split(PREFIX_DELIMITER, 1)[0]!;
   else {
     const parts = splitCookieValue(value);
@@ -61,19 +80,23 @@ export function lookupCookie(cfg: CookieConfig, head: MessageHead, servers: Serv
   const maxidle = cfg.maxidle === undefined ? 0 : Math.floor(cfg.maxidle / 1000);
   // Too old, then idle too long; a date far in the future is not trusted either.
   if (out.firstDate && maxlife && (now - out.firstDate > maxlife || out.firstDate - now > FUTURE_SLACK_S)) {
-    return { state: 'O' };
+    return { state: 'O', ...flags };
   }
   if (out.lastDate && maxidle && (now - out.lastDate > maxidle || out.lastDate - now > FUTURE_SLACK_S)) {
-    return { state: 'E' };
+    return { state: 'E', ...flags };
   }
+  // ignore-persist: the cookie is "unused" (HAProxy's U), persistence does not decide.
+  if (opts.ignore) return { state: 'U', ignored: true };
   if (serverValue === '') return out; // an empty value never matches a cookie-less server
   // Several servers may share a value (a normal one and its backup): the first usable one wins;
   // with `option persist` the first one, even down.
   for (const s of servers) {
     if (s.cookie !== serverValue) continue;
-    if (s.usable || opts.persist) {
+    // `option persist` and `force-persist` reach a down server, and one in maintenance too.
+    if (s.usable || opts.force || opts.persist) {
       out.state = s.usable ? 'V' : 'D';
       out.server = s;
+      if (opts.force) out.forced = true;
       return out;
     }
     out.state = 'D';
@@ -161,6 +184,7 @@ export function editResponseCookie(
   if (cfg.mode !== 'insert') return state;
   if (cfg.preserve && serverSetIt) return state;
   if (cfg.postonly && ctx.method !== 'POST') return state;
+  if (ctx.lookup?.ignored) return state;
   const now = Math.floor((ctx.now ?? Date.now()) / 1000);
   // The request's dates count even when it was not routed by them (HAProxy keeps the first-seen
   // date of a client redispatched away from a down server).

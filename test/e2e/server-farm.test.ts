@@ -178,3 +178,24 @@ t.test('option persist: a cookie for a down server still goes there; redispatch 
     t.equal(r2.status, expect, options ? 'persist without redispatch: the down server is tried, and fails (503)' : 'without persist: balanced to a live server');
   }
 });
+
+t.test('ignore-persist and force-persist with ACLs', async (t) => {
+  const [a, b] = await Promise.all([startOrigin({ name: 'a', t }), startOrigin({ name: 'b', t })]);
+  const port = await freePort();
+  await startProxy(t, `${head(port)}    cookie S insert
+    acl static path_beg /static/
+    acl admin hdr(X-Admin) -m found
+    ignore-persist if static
+    force-persist if admin
+    server a 127.0.0.1:${a.port} cookie a
+    server b 127.0.0.1:${b.port} cookie b disabled
+`, { waitPorts: [port] });
+  const setCookies = (r: { headers: [string, string][] }) => r.headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => v);
+  const plain = await request(port, { path: '/page' });
+  t.same(setCookies(plain), ['S=a; path=/'], 'a normal request gets a cookie');
+  const stat = await request(port, { path: '/static/x.css' });
+  t.same(setCookies(stat), [], 'ignore-persist: no cookie inserted');
+  t.equal(who((await request(port, { path: '/static/x.css', headers: { cookie: 'S=b' } })).body), 'a', 'ignore-persist: the cookie is not used');
+  t.equal(who((await request(port, { path: '/page', headers: { cookie: 'S=b' } })).body), 'a', 'b is disabled: its cookie is not honoured');
+  t.equal(who((await request(port, { path: '/page', headers: { cookie: 'S=b', 'x-admin': '1' } })).body), 'b', 'force-persist reaches the disabled server');
+});
