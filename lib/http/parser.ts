@@ -3,6 +3,7 @@
 // (see message-head.ts), because the wrapper decodes spans as UTF-8 and corrupts spans split
 // across execute() calls. So heads are always fed whole, and chunked bodies are fed only for
 // framing (onBody stays unset, so the wrapper copies nothing).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -19,6 +20,173 @@ const POST = Buffer.from('POST');
 
 const METHOD_NAMES: string[] = [];
 for (const [name, code] of Object.entries(constants.METHODS)) METHOD_NAMES[code] = name;
+
+// llhttp-wasm's wrapper decodes every URL, header name and value into a string (a new
+// TextDecoder each time) and mallocs, copies and frees the input on every execute(): half the
+// parse cost of a small request (scripts/bench/profile.js). limpet uses none of those strings,
+// so it instantiates the same WASM module itself, with callbacks that record nothing and one
+// reusable input area. Should a release of llhttp-wasm move its embedded module, the wrapper
+// is used as before.
+interface HeadersCompleteInfo {
+  versionMajor: number;
+  versionMinor: number;
+  method?: number;
+  statusCode?: number;
+  upgrade: boolean;
+  shouldKeepAlive: boolean;
+}
+
+interface LlhttpParser {
+  onHeadersComplete?: (info: HeadersCompleteInfo) => number | void;
+  onMessageComplete?: () => number | void;
+  onBody?: (data: Uint8Array) => number | void;
+  execute(data: Uint8Array): number;
+  reset(): void;
+  resume(): void;
+  getErrorPosition(): number;
+  getErrorReason(code: number): string | undefined;
+  getErrorName(code: number): string | undefined;
+  destroy(): void;
+}
+
+interface LlhttpExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  malloc(size: number): number;
+  free(ptr: number): void;
+  llhttp_alloc(type: number): number;
+  llhttp_reset(p: number): void;
+  llhttp_execute(p: number, data: number, len: number): number;
+  llhttp_resume(p: number): void;
+  llhttp_get_type(p: number): number;
+  llhttp_get_http_major(p: number): number;
+  llhttp_get_http_minor(p: number): number;
+  llhttp_get_method(p: number): number;
+  llhttp_get_status_code(p: number): number;
+  llhttp_get_upgrade(p: number): number;
+  llhttp_should_keep_alive(p: number): number;
+  llhttp_get_error_pos(p: number): number;
+  llhttp_get_error_reason(p: number): number;
+  llhttp_errno_name(code: number): number;
+}
+
+const TYPE_REQUEST = llhttp.TYPE.REQUEST as number;
+const TYPE_RESPONSE = llhttp.TYPE.RESPONSE as number;
+
+function loadDirectLlhttp(): ((type: number) => LlhttpParser) | undefined {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    const src = readFileSync(require.resolve('llhttp-wasm/out/index.js'), 'latin1');
+    const b64 = /binaryString = "([A-Za-z0-9+/=]+)"/.exec(src)?.[1];
+    if (!b64) return undefined;
+    bytes = new Uint8Array(Buffer.from(b64, 'base64'));
+  } catch {
+    return undefined;
+  }
+  const byPointer = new Map<number, DirectParser>();
+  const none = () => 0;
+  let ex: LlhttpExports;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    env: {
+      wasm_on_message_begin: none,
+      wasm_on_url: none,
+      wasm_on_status: none,
+      wasm_on_header_field: none,
+      wasm_on_header_value: none,
+      wasm_on_headers_complete: (p: number) => {
+        const parser = byPointer.get(p);
+        if (!parser?.onHeadersComplete) return 0;
+        const request = ex.llhttp_get_type(p) === TYPE_REQUEST;
+        return parser.onHeadersComplete({
+          versionMajor: ex.llhttp_get_http_major(p),
+          versionMinor: ex.llhttp_get_http_minor(p),
+          method: request ? ex.llhttp_get_method(p) : undefined,
+          statusCode: request ? undefined : ex.llhttp_get_status_code(p),
+          upgrade: ex.llhttp_get_upgrade(p) === 1,
+          shouldKeepAlive: ex.llhttp_should_keep_alive(p) === 1,
+        }) ?? 0;
+      },
+      // A copy: the sink may keep it, and the WASM memory is reused.
+      wasm_on_body: (p: number, at: number, len: number) => byPointer.get(p)?.onBody?.(new Uint8Array(ex.memory.buffer.slice(at, at + len))) ?? 0,
+      wasm_on_message_complete: (p: number) => byPointer.get(p)?.onMessageComplete?.() ?? 0,
+    },
+  });
+  ex = instance.exports as unknown as LlhttpExports;
+  ex._initialize();
+  // One input area for every parser: execute() runs to completion before another can start.
+  let area = 0;
+  let areaSize = 0;
+  let busy = false;
+  const cstr = (ptr: number): string => {
+    const mem = new Uint8Array(ex.memory.buffer);
+    return Buffer.from(mem.buffer, ptr, mem.indexOf(0, ptr) - ptr).toString('latin1');
+  };
+
+  class DirectParser implements LlhttpParser {
+    onHeadersComplete?: (info: HeadersCompleteInfo) => number | void;
+    onMessageComplete?: () => number | void;
+    onBody?: (data: Uint8Array) => number | void;
+    readonly #p: number;
+    #input = 0;
+
+    constructor(type: number) {
+      this.#p = ex.llhttp_alloc(type);
+      byPointer.set(this.#p, this);
+    }
+
+    execute(data: Uint8Array): number {
+      // A callback that re-entered execute() gets an area of its own.
+      const shared = !busy;
+      let at: number;
+      if (shared) {
+        if (data.length > areaSize) {
+          if (area) ex.free(area);
+          areaSize = Math.max(data.length, 65536);
+          area = ex.malloc(areaSize);
+        }
+        at = area;
+        busy = true;
+      } else at = ex.malloc(data.length);
+      try {
+        new Uint8Array(ex.memory.buffer, at, data.length).set(data);
+        this.#input = at;
+        return ex.llhttp_execute(this.#p, at, data.length);
+      } finally {
+        if (shared) busy = false;
+        else ex.free(at);
+      }
+    }
+
+    reset(): void {
+      ex.llhttp_reset(this.#p);
+    }
+
+    resume(): void {
+      ex.llhttp_resume(this.#p);
+    }
+
+    getErrorPosition(): number {
+      return this.#input ? ex.llhttp_get_error_pos(this.#p) - this.#input : 0;
+    }
+
+    getErrorReason(code: number): string | undefined {
+      return code === HPE_OK ? undefined : cstr(ex.llhttp_get_error_reason(this.#p));
+    }
+
+    getErrorName(code: number): string | undefined {
+      return code === HPE_OK ? undefined : cstr(ex.llhttp_errno_name(code));
+    }
+
+    destroy(): void {
+      ex.free(this.#p);
+      byPointer.delete(this.#p);
+    }
+  }
+  return (type) => new DirectParser(type);
+}
+
+const createLlhttpParser: (type: number) => LlhttpParser =
+  loadDirectLlhttp() ?? ((type) => llhttp.createParser(type) as unknown as LlhttpParser);
 
 export interface ParsedHead {
   versionMajor: number;
@@ -46,13 +214,13 @@ export interface ChunkedProgress {
 }
 
 export class MessageParser {
-  #parser: ReturnType<typeof llhttp.createParser>;
+  #parser: LlhttpParser;
   #head: ParsedHead | undefined;
   #complete = false;
   #skipBody = false;
 
   constructor(kind: 'request' | 'response') {
-    this.#parser = llhttp.createParser(kind === 'request' ? llhttp.TYPE.REQUEST : llhttp.TYPE.RESPONSE);
+    this.#parser = createLlhttpParser(kind === 'request' ? TYPE_REQUEST : TYPE_RESPONSE);
     this.#parser.onHeadersComplete = (msg) => {
       this.#head = {
         versionMajor: msg.versionMajor,

@@ -95,12 +95,12 @@ export async function startOrigin() {
   return started('origin', child, port);
 }
 
-export async function startLimpet({ dir, mode, originPort, nodeArgs = [] }) {
+export async function startLimpet({ dir, mode, originPort, nodeArgs = [], cli = cliPath, name = 'limpet' }) {
   const port = await freePort();
-  const cfg = join(dir, `limpet-${mode}.cfg`);
+  const cfg = join(dir, `${name}-${mode}.cfg`);
   writeFileSync(cfg, haproxyCfg({ mode, port, originPort }));
-  const child = startPinned(PROXY_CPU, process.execPath, [...nodeArgs, cliPath, '-q', '-f', cfg]);
-  return started('limpet', child, port);
+  const child = startPinned(PROXY_CPU, process.execPath, [...nodeArgs, cli, '-q', '-f', cfg]);
+  return started(name, child, port);
 }
 
 export async function startHaproxy({ dir, mode, originPort }) {

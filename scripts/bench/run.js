@@ -77,10 +77,14 @@ async function main() {
   const idle = {};
   const notes = [];
   console.log(`limpet (${cliPath}) HTTP benchmark: ${opts.seconds} s per workload (+${opts.warmup} s warm-up), median of ${opts.rounds} round(s), wrk 1 thread, ${pinning}`);
-  const origin = await startOrigin();
+  // One origin per contender: new-connection workloads leave tens of thousands of
+  // TIME_WAIT sockets, and a shared origin port would make later contenders pay for them.
+  const origins = [];
   const started = [];
   try {
     for (const entry of list) {
+      const origin = await startOrigin();
+      origins.push(origin);
       const c = await entry.start({ dir, mode: 'http', originPort: origin.port });
       started.push(c);
       if (c.note) notes.push(`${c.name}: ${c.note}`);
@@ -93,7 +97,7 @@ async function main() {
     results = await runRounds(started, workloads, opts);
   } finally {
     for (const c of started) await c.stop();
-    await origin.stop();
+    for (const o of origins) await o.stop();
     await stopAll();
     cleanupDir(dir);
   }
