@@ -4,6 +4,9 @@
 import net from 'node:net';
 import type { Server } from './server.js';
 
+/** Idle connections kept per server when `pool-max-conn` is not set (`-1` lifts it). */
+const DEFAULT_POOL_MAX = 256;
+
 export interface ServerConnectionOwner {
   onServerData(chunk: Buffer): void;
   onServerEnd(): void;
@@ -65,7 +68,10 @@ export class ServerConnection {
   park(idleTimeout: number | undefined): void {
     this.#owner = undefined;
     if (this.closed) return;
-    const max = this.server.config.poolMaxConn ?? -1;
+    // Without pool-max-conn, a bound all the same: a stream of one-request clients under
+    // http-reuse safe parks a connection each, which no first request may take (HAProxy bounds
+    // its idle connections by tune.pool-high-fd-ratio for the same reason).
+    const max = this.server.config.poolMaxConn ?? DEFAULT_POOL_MAX;
     if (max >= 0 && this.server.idle.length >= max) return this.destroy();
     this.hold(idleTimeout);
     this.server.idle.push(this);

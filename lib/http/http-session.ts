@@ -99,6 +99,8 @@ interface ResponseSlice {
 const EMPTY = Buffer.alloc(0);
 /** Below this, a head and the body bytes that came with it are joined into one write. */
 const SMALL = 8192;
+/** HAProxy's default pool-purge-delay: how long an idle server connection is kept. */
+const POOL_PURGE_DELAY = 5000;
 const CR = 13;
 const LF = 10;
 
@@ -655,7 +657,8 @@ export class HttpSession implements ServerConnectionOwner {
     if (conn) {
       conn.detach();
       const reusable = tx.resKeepAlive && tx.reqBodyDone && !tx.serverTainted && !tx.serverClose && !conn.closed;
-      const idleTimeout = tx.backend.timeouts.httpKeepAlive ?? tx.backend.timeouts.server ?? 5000;
+      // HAProxy purges idle server connections after pool-purge-delay (5 s), whatever timeout server says.
+      const idleTimeout = Math.min(POOL_PURGE_DELAY, tx.backend.timeouts.server ?? POOL_PURGE_DELAY);
       if (!reusable) conn.destroy();
       else if ((tx.backend.config.httpReuse ?? 'safe') === 'never') {
         this.#ownConn?.destroy();

@@ -192,3 +192,16 @@ t.test('a request body that arrives while the request waits for a server slot is
   t.equal(queued.body.toString(), `/queued ${big.length} headtail`, 'the whole body, in order');
   t.equal(queuedChunked.body.toString(), '/queued-chunked 16 cccccccc');
 });
+
+t.test('without pool-max-conn the idle pool is still bounded (256 per server)', async (t) => {
+  const { port, origin } = await setup(t);
+  // One-request clients: under http-reuse safe each first request opens a connection, and
+  // each is parked afterwards where no first request may take it.
+  for (let batch = 0; batch < 6; batch++) {
+    const res = await Promise.all(Array.from({ length: 50 }, (_, i) => rawRequest(port, `GET /b${batch}-${i} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`)));
+    t.ok(res.every((r) => r.status === 200), `batch ${batch} answered`);
+  }
+  for (let i = 0; i < 40 && origin.openConnections > 256; i++) await pause(25);
+  t.equal(origin.connections, 300);
+  t.equal(origin.openConnections, 256, 'the connections beyond 256 were closed, not kept idle');
+});
