@@ -3,7 +3,7 @@
 // through HAProxy with the same file: both must answer every request the same way.
 import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
-import { request, headerValues, type SimpleResponse } from '../helpers/http-client.js';
+import { request, headerValues, sendSequentially, type SimpleResponse } from '../helpers/http-client.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { echoHeader, echoOf, haveHaproxy, startEchoOrigin, startHaproxy } from '../rules/rules-test-kit.js';
 
@@ -129,6 +129,19 @@ t.test('host and path routing, redirects, deny and header edits', async (t) => {
   t.match(c('abuse'), { status: 429, origin: undefined });
   t.match(c('secret header'), { status: 200, secret: [], userAgent: ['curl-via-proxy/8.1'], clientPortKnown: ['yes'] });
   t.equal(web.requests.some((r) => r.url.startsWith('/admin') && !r.headers.includes('X-Admin-Token')), false, 'a denied request never reached an origin');
+
+  await t.test('each request of a keep-alive connection is switched on its own', async (t) => {
+    const req = (host: string, path: string) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    const responses = await sendSequentially(port, [
+      req('api.example.com', '/v1/a'),
+      req('www.example.com', '/static/x.png'),
+      req('www.example.com', '/'),
+      req('api.example.com', '/b'),
+    ]);
+    t.same(responses.map((r) => JSON.parse(r.body.toString()).origin), ['api', 'static', 'web', 'api']);
+    t.same(responses.map((r) => JSON.parse(r.body.toString()).url), ['/v2/a', '/static/x.png', '/', '/b']);
+    t.ok(responses.every((r) => !r.closed || r === responses[responses.length - 1]), 'one connection served them all');
+  });
 
   await t.test('HAProxy answers the same configuration the same way', { skip: haveHaproxy() ? false : 'haproxy is not installed' }, async (t) => {
     const hport = await freePort();
