@@ -6,7 +6,8 @@ import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/
 import { CounterRegistry } from './counters.js';
 import type { LogLevel, LogSink } from './log-sink.js';
 import type { ServerStateInfo, StatsSource } from './stats-data.js';
-import { statsResponse, type LocalResponse } from './stats-page.js';
+import { provideService } from './services.js';
+import { prometheusResponse, statsResponse, type LocalResponse } from './stats-page.js';
 import { LogSinks, proxyLogTargets, sendEvent, TrafficLog } from './traffic-log.js';
 import type { TrafficRecord } from './traffic-record.js';
 import { createTrafficHooks, type TrafficHooks } from './traffic-tracker.js';
@@ -65,6 +66,11 @@ export class Observer implements StatsSource {
 
   get startedAt(): number {
     return this.counters.startedAt;
+  }
+
+  /** Makes this configuration the one `use-service prometheus-exporter` reports on. */
+  provideServices(): void {
+    provideService('prometheus-exporter', () => prometheusResponse(this));
   }
 
   /** The stats page of frontend `p` (its own `stats` lines, else its default backend's). */

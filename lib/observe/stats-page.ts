@@ -40,6 +40,11 @@ function authorized(cfg: StatsConfig, authorization: string | undefined): boolea
  * The stats answer for a request whose target falls under `stats uri`, else undefined (the
  * request goes to the backend as usual).
  */
+/** The Prometheus exposition as a response (`use-service prometheus-exporter`). */
+export function prometheusResponse(src: StatsSource): LocalResponse {
+  return respond(200, 'OK', 'text/plain; version=0.0.4', prometheusText(src));
+}
+
 export function statsResponse(
   cfg: StatsConfig,
   req: { method: string; target: string; authorization: string | undefined },

@@ -12,6 +12,7 @@ import type { SourceLocation } from '../config/types.js';
 import type { HttpMessage } from './http-message.js';
 import { authResponse, buildResponse, ERROR_CODES, reason, redirectResponse } from './responses.js';
 import { readFileSync } from 'node:fs';
+import { SERVICES, serviceResponse, type ServiceName } from '../observe/services.js';
 
 export interface RuleState {
   ctx: SampleContext;
@@ -286,6 +287,15 @@ const REQUEST_ACTIONS: Record<string, ActionParser> = {
     return () => ({ stop: true });
   },
   capture,
+  'use-service': (args, p) => {
+    const name = args[0];
+    if (!SERVICES.includes(name as ServiceName)) p.fail(`unknown service '${name ?? ''}' (limpet provides '${SERVICES.join("', '")}')`);
+    noMore(args, 1, p);
+    return () => {
+      const r = serviceResponse(name as ServiceName);
+      return { respond: r.bytes, status: r.status };
+    };
+  },
 };
 
 const RESPONSE_ACTIONS: Record<string, ActionParser> = {

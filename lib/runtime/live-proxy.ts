@@ -35,6 +35,7 @@ export class LiveProxy {
   static async start(config: Config, log: Logger, opts: LiveProxyOptions): Promise<LiveProxy> {
     const live = new LiveProxy(config, log, opts);
     await live.#runtime.start();
+    live.#runtime.observer.provideServices();
     const sockets = config.global.statsSockets;
     if (sockets?.length) {
       live.#api = new RuntimeApi(live.#control());
@@ -107,6 +108,7 @@ export class LiveProxy {
     // Sockets the new configuration no longer binds.
     for (const l of handed.values()) l.close();
     this.#runtime = next;
+    next.observer.provideServices();
     this.#config = config;
     this.#draining.add(old);
     void old.stop(this.#opts.graceMs, false).finally(() => this.#draining.delete(old));

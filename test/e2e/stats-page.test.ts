@@ -135,7 +135,9 @@ t.test('stats auth, realm and refresh; JSON; Prometheus names', async (t) => {
     if (!/^[a-z_]+(\{[^}]*\})? -?[\d.e+-]+$/.test(line)) t.fail(`malformed sample: ${line}`);
   }
   // The stats request is logged as served locally, and unrelated URIs still reach the backend.
-  t.equal((await get(fePort, '/admin?stats')).status, 200, 'the www frontend has no stats: its backend answers');
+  const passed = await get(fePort, '/admin?stats');
+  t.not(passed.status, 401, 'the www frontend has no stats: no auth asked');
+  t.notMatch(passed.body, /Statistics Report/, 'the www frontend has no stats: its backend answers');
 });
 
 t.test('the HTML page in headless Chromium', async (t) => {
@@ -181,4 +183,29 @@ t.test('the HTML page in headless Chromium', async (t) => {
   t.equal(cells[5], '1', 'one total session on s1');
   t.match(cells[14], /UP$/);
   await waitFor('s2 DOWN in the page', async () => (await get(openPort, '/')).body.includes('<tr class="server down" data-row="s2">'));
+});
+
+t.test('http-request use-service prometheus-exporter on a path', async (t) => {
+  const origin = await startOrigin({ name: 'o1', t });
+  const [fePort] = await freePorts(1);
+  await startProxy(t, `
+defaults
+    mode http
+    timeout connect 300ms
+    timeout client 5s
+    timeout server 5s
+frontend www
+    bind 127.0.0.1:${fePort}
+    acl is_metrics path /metrics
+    http-request use-service prometheus-exporter if is_metrics
+    default_backend farm
+backend farm
+    server s1 127.0.0.1:${origin.port}
+`, { waitPorts: [fePort] });
+  t.equal((await get(fePort, '/app')).status, 200);
+  const res = await get(fePort, '/metrics');
+  t.equal(res.status, 200);
+  t.match(res.body, /^haproxy_server_sessions_total\{proxy="farm",server="s1"\} 1$/m);
+  t.match(res.body, /^haproxy_frontend_http_requests_total\{proxy="www"\} \d+$/m);
+  t.equal(origin.requests.filter((r) => r.url === '/metrics').length, 0, 'the exporter answered, not the server');
 });
