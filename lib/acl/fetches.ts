@@ -101,7 +101,7 @@ const hdrCnt = (side: 'req' | 'res'): FetchDef => ({
   fetch: (ctx, a) => {
     const msg = side === 'req' ? ctx.req : ctx.res;
     if (!msg) return [];
-    return [a[0] ? msg.listValues(a[0]).length : msg.headers.length];
+    return [a[0] ? msg.listValues(a[0]).length : msg.headerCount];
   },
 });
 const reqCook: FetchDef = { type: 'str', minArgs: 0, maxArgs: 1, single: 'first', fetch: (ctx, a) => cookies(ctx.req.values('cookie'), a[0]) };

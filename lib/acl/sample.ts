@@ -23,12 +23,12 @@ export interface SampleContext {
   dst: string;
   dstPort: number;
   req: HttpMessage;
-  res?: HttpMessage;
+  res: HttpMessage | undefined;
   vars: Map<string, Sample>;
   captures: string[];
-  uniqueId?: string;
+  uniqueId: string | undefined;
   frontend: string;
-  backend?: string;
+  backend: string | undefined;
   /** usable servers of a backend, undefined when there is no such backend */
   usableServers(backend: string): number | undefined;
   userlist(name: string): UserlistLookup | undefined;

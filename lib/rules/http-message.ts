@@ -1,13 +1,15 @@
 // A request or response head as rules see and edit it: HAProxy applies each action at once,
 // so a later rule or ACL sees what an earlier one changed. Built from a MessageHead only when a
 // proxy has rules; turned back into raw bytes only when something changed.
-import { MessageHead } from '../http/message-head.js';
+import { MessageHead, type HeaderLine } from '../http/message-head.js';
 
 export class HttpMessage {
   /** request: method, target, version; response: version, status, reason */
   #start: [string, string, string];
-  /** [name as written, value] in order */
-  headers: [string, string][];
+  /** [name as written, value] in order; built on the first edit, reads use the MessageHead until then */
+  #headers: [string, string][] | undefined;
+  /** per entry of #headers: the source line it still equals, forwarded as its original bytes */
+  #origin: Array<HeaderLine | undefined> = [];
   #changed = false;
   readonly #source: MessageHead;
 
@@ -17,7 +19,27 @@ export class HttpMessage {
     const a = line.indexOf(' ');
     const b = line.indexOf(' ', a + 1);
     this.#start = b < 0 ? [line.slice(0, a), line.slice(a + 1), ''] : [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1)];
-    this.headers = head.headers.map((h) => [head.raw.toString('latin1', h.start, head.raw.indexOf(58, h.start)), head.value(h)]);
+  }
+
+  // The raw head as one latin1 string: offsets are byte offsets, and one conversion is far
+  // cheaper than one small Buffer slice per header.
+  #textCache: string | undefined;
+  get #text(): string {
+    return (this.#textCache ??= this.#source.raw.toString('latin1'));
+  }
+
+  get headers(): [string, string][] {
+    if (this.#headers === undefined) {
+      const text = this.#text;
+      this.#headers = this.#source.headers.map((h) => [text.slice(h.start, text.indexOf(':', h.start)), text.slice(h.valueStart, h.valueEnd)]);
+      this.#origin = [...this.#source.headers];
+    }
+    return this.#headers;
+  }
+
+  /** How many header lines. */
+  get headerCount(): number {
+    return this.#headers === undefined ? this.#source.headers.length : this.#headers.length;
   }
 
   get changed(): boolean {
@@ -96,29 +118,48 @@ export class HttpMessage {
   /** Every value of a header (case-insensitive name), whole lines, in order. */
   values(name: string): string[] {
     const n = name.toLowerCase();
+    if (this.#headers === undefined) {
+      const out: string[] = [];
+      for (const h of this.#source.headers) if (h.name === n) out.push(this.#text.slice(h.valueStart, h.valueEnd));
+      return out;
+    }
     const out: string[] = [];
-    for (const [k, v] of this.headers) if (k.toLowerCase() === n) out.push(v);
+    for (const [k, v] of this.#headers) if (k.toLowerCase() === n) out.push(v);
     return out;
   }
 
   /** Values split at commas, as HAProxy's hdr() fetches see them. */
   listValues(name: string): string[] {
     const out: string[] = [];
-    for (const v of this.values(name)) for (const part of splitCommas(v)) out.push(part);
+    for (const v of this.values(name)) {
+      if (!v.includes(',')) out.push(v);
+      else for (const part of splitCommas(v)) out.push(part);
+    }
     return out;
   }
 
   add(name: string, value: string): void {
     this.headers.push([name, value]);
+    this.#origin.push(undefined);
     this.#changed = true;
   }
 
   /** Deletes the headers whose name satisfies `match`; returns how many went. */
   remove(match: (lowerName: string) => boolean): number {
-    const before = this.headers.length;
-    this.headers = this.headers.filter(([k]) => !match(k.toLowerCase()));
-    if (this.headers.length !== before) this.#changed = true;
-    return before - this.headers.length;
+    if (this.#headers === undefined && !this.#source.headers.some((h) => match(h.name))) return 0;
+    const headers = this.headers;
+    const keptHeaders: [string, string][] = [];
+    const keptOrigin: Array<HeaderLine | undefined> = [];
+    for (let i = 0; i < headers.length; i++) {
+      if (match(headers[i]![0].toLowerCase())) continue;
+      keptHeaders.push(headers[i]!);
+      keptOrigin.push(this.#origin[i]);
+    }
+    const removed = headers.length - keptHeaders.length;
+    this.#headers = keptHeaders;
+    this.#origin = keptOrigin;
+    if (removed > 0) this.#changed = true;
+    return removed;
   }
 
   set(name: string, value: string): void {
@@ -130,11 +171,15 @@ export class HttpMessage {
   /** Rewrites each value of `name` through `f`. */
   mapValues(name: string, f: (value: string) => string): void {
     const n = name.toLowerCase();
-    for (const h of this.headers) {
+    if (this.#headers === undefined && !this.#source.has(n)) return;
+    const headers = this.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
       if (h[0].toLowerCase() !== n) continue;
       const v = f(h[1]);
       if (v !== h[1]) {
         h[1] = v;
+        this.#origin[i] = undefined;
         this.#changed = true;
       }
     }
@@ -145,23 +190,35 @@ export class HttpMessage {
     if (!this.#changed) return this.#source;
     let text = `${this.#start[0]} ${this.#start[1]}${this.#start[2] === '' ? '' : ` ${this.#start[2]}`}\r\n`;
     // A line no rule touched goes out as its original bytes (spacing, case, non-ASCII kept).
-    const src = this.#source;
-    const unused = new Set(src.headers);
+    const raw = this.#source.raw;
+    const headers = this.headers;
     const parts: Buffer[] = [];
-    for (const [k, v] of this.headers) {
-      let original: (typeof src.headers)[number] | undefined;
-      for (const h of unused) {
-        if (h.name === k.toLowerCase() && src.value(h) === v) {
-          original = h;
-          break;
-        }
-      }
+    // adjacent untouched lines are copied as one run
+    let runStart = -1;
+    let runEnd = -1;
+    const flushRun = () => {
+      if (runStart >= 0) parts.push(raw.subarray(runStart, runEnd));
+      runStart = -1;
+    };
+    for (let i = 0; i < headers.length; i++) {
+      const original = this.#origin[i];
       if (original) {
-        unused.delete(original);
-        parts.push(Buffer.from(text, 'latin1'), src.raw.subarray(original.start, original.end + 2));
-        text = '';
-      } else text += `${k}: ${v}\r\n`;
+        if (text !== '') {
+          parts.push(Buffer.from(text, 'latin1'));
+          text = '';
+        }
+        if (runStart >= 0 && original.start === runEnd) runEnd = original.end + 2;
+        else {
+          flushRun();
+          runStart = original.start;
+          runEnd = original.end + 2;
+        }
+      } else {
+        flushRun();
+        text += `${headers[i]![0]}: ${headers[i]![1]}\r\n`;
+      }
     }
+    flushRun();
     parts.push(Buffer.from(text + '\r\n', 'latin1'));
     return new MessageHead(Buffer.concat(parts));
   }
