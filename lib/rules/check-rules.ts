@@ -32,6 +32,11 @@ export function checkRules(config: Config): ConfigError[] {
         errors.push(new ConfigError(ref.kind === 'backend' ? ConfigErrorCode.UNKNOWN_BACKEND : ConfigErrorCode.BAD_VALUE, ref.where, ref.kind, `unable to find ${ref.kind} '${ref.name}' (in ${proxy.kind} '${proxy.name}')`));
       }
     }
+    if (r.useBackends.length > 0 && proxy.mode !== 'http' && proxy.kind !== 'backend') {
+      // TCP sessions have no switching seam yet: refuse rather than silently use default_backend.
+      errors.push(new ConfigError(ConfigErrorCode.UNSUPPORTED, r.useBackends[0]!.where, 'use_backend',
+        `'use_backend' : limpet switches backends only in mode http (${proxy.kind} '${proxy.name}' is in tcp mode)`));
+    }
     const l7 = r.httpRequest.length + r.httpResponse.length + r.useServers.length > 0 || r.monitorUri !== undefined || r.uniqueIdFormat !== undefined;
     if (l7 && proxy.mode !== 'http' && proxy.kind !== 'backend') {
       const first = r.httpRequest[0]?.where ?? r.httpResponse[0]?.where ?? proxy.where;

@@ -88,4 +88,6 @@ t.test('userlist sections', async (t) => {
 t.test('rules need mode http', async (t) => {
   const r = parseConfigText('frontend fe\n  mode tcp\n  bind 127.0.0.1:1\n  http-request deny\n', 'm.cfg', {});
   t.match(r.errors.map((e) => e.message), [/m\.cfg:4\] : frontend 'fe' has HTTP rules but is in tcp mode/]);
+  const sw = parseConfigText('backend b\n  mode tcp\n  server s 127.0.0.1:1\nfrontend fe\n  mode tcp\n  bind 127.0.0.1:1\n  use_backend b if { src 10.0.0.0/8 }\n  default_backend b\n', 's.cfg', {});
+  t.match(sw.errors.map((e) => e.message), [/s\.cfg:7\] : 'use_backend' : limpet switches backends only in mode http/]);
 });
