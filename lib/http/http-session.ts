@@ -239,7 +239,8 @@ export class HttpSession implements ServerConnectionOwner {
       head = verdict.head;
       backend = verdict.backend;
     }
-    const method = parsed.method ?? 'GET';
+    // set-method may have changed it, and the response is framed by what the server was asked
+    const method = verdict ? verdict.txn.ctx.req.method : parsed.method ?? 'GET';
     const reqBody = requestFraming(head);
     if (!backend) return this.#reject(503, 'no backend');
     const modes = [this.#fe.config.httpConnMode, backend.config.httpConnMode];
