@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
-import { headerValues, rawRequest, request, type SimpleResponse } from '../helpers/http-client.js';
+import { headerValues, keepAliveConnection, rawRequest, request, type SimpleResponse } from '../helpers/http-client.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { echoHeader, echoOf, startEchoOrigin } from '../rules/rules-test-kit.js';
 
@@ -64,6 +64,7 @@ frontend fe
     http-request redirect scheme https code 303 if { path /r303 }
     http-request deny deny_status 400 if { path /bad }
     http-request set-method PUT if { path /method }
+    http-request set-method HEAD if { path /tohead }
     http-request set-query a=1&b=2 if { path /query }
     http-request set-uri /rewritten?z=9 if { path /uri }
     http-request set-path /p2 if { path /p1 }
@@ -189,6 +190,15 @@ backend be_resdeny
 
   await t.test('request line and header edits reach the origin', async (t) => {
     t.equal(echoOf(await go('/method'))?.method, 'PUT');
+    // the client asked GET, so only a second request on the connection shows the framing
+    const conn = await keepAliveConnection(port, { timeout: 2000 });
+    t.teardown(() => conn.close());
+    const headRes = await conn.send('GET /tohead HTTP/1.1\r\nHost: www.test\r\n\r\n', { head: true });
+    t.equal(headRes.status, 200, 'a GET turned into HEAD is answered');
+    const next = await conn.send('GET /after HTTP/1.1\r\nHost: www.test\r\n\r\n');
+    t.equal(next.status, 200, 'and the connection goes on: no body was awaited after the HEAD response');
+    t.equal(JSON.parse(next.body.toString()).url, '/after');
+    t.equal(o1.requests.find((r) => r.url === '/tohead')?.method, 'HEAD');
     t.equal(echoOf(await go('/query?old=1'))?.url, '/query?a=1&b=2');
     t.equal(echoOf(await go('/uri'))?.url, '/rewritten?z=9');
     const p = await go('/p1?k=v');
