@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { PickContext } from '../balance/balancer.js';
 import type { AssignReason, Backend } from './backend.js';
+import { retryKinds } from './l7-retry.js';
 import { ServerConnection } from './server-connection.js';
 import { proxyHeader, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import type { QueuedRequest, Server } from './server.js';
@@ -28,6 +29,8 @@ export interface DispatchHandlers {
 export interface DispatchOptions {
   /** a server chosen by persistence; it is used even at weight 0 */
   persistent?: Server;
+  /** a layer-7 retry: balance away from this server (when another one is usable) */
+  avoid?: Server;
   /** `force-persist`: never redispatch away from `persistent` */
   forcePersist?: boolean;
   /** what chose `persistent` (default 'cookie') */
@@ -66,15 +69,14 @@ export class ServerDispatch implements QueuedRequest {
     this.#opts = opts;
     this.#handlers = handlers;
     // `retry-on none` (or a list without conn-failure) turns connection retries off.
-    const retryOn = backend.config.retryOn;
-    this.#retriesLeft = retryOn && !retryOn.includes('conn-failure') ? 0 : backend.config.retries;
+    this.#retriesLeft = retryKinds(backend.config.retryOn).has('conn-failure') ? backend.config.retries : 0;
     this.#reason = opts.persistent ? (opts.persistentReason ?? 'cookie') : 'balance';
   }
 
   start(): void {
     const persistent = this.#opts.persistent;
     if (persistent) return this.#claim(persistent);
-    const server = this.#backend.pick(this.#opts.ctx);
+    const server = this.#backend.pick(this.#opts.ctx, this.#opts.avoid);
     if (server) return this.#claim(server);
     if (!this.#backend.hasUsableServer()) return this.#fail('no server available');
     // Every usable server is at its maxconn: wait in the backend's queue.

@@ -8,8 +8,9 @@ import type { Keyword, KeywordContext, SectionKind } from './keyword-context.js'
 import type { HashTypeConfig, ProxyConfig } from './types.js';
 
 const BE: readonly SectionKind[] = ['defaults', 'listen', 'backend'];
-/** HAProxy's other `retry-on` keywords (besides status codes). */
-const RETRY_ON_KNOWN = new Set(['empty-response', 'junk-response', 'response-timeout', '0rtt-rejected', 'all-retryable-errors']);
+/** HAProxy's `retry-on` failure types limpet implements, and the statuses it accepts. */
+const RETRY_ON_SUPPORTED = new Set(['none', 'conn-failure', 'empty-response', 'junk-response', 'response-timeout', 'all-retryable-errors']);
+const RETRY_ON_STATUS = new Set(['401', '403', '404', '408', '425', '500', '501', '502', '503', '504']);
 type P = Keyword<ProxyConfig>;
 
 function parseHashType(p: ProxyConfig, ctx: KeywordContext): void {
@@ -119,14 +120,11 @@ export const FARM_PROXY_KEYWORDS: Array<[string, P]> = [
     sections: BE,
     parse(p, ctx) {
       ctx.arg(0, 'failure type');
-      const kinds: Array<'none' | 'conn-failure'> = [];
+      const kinds: string[] = [];
       for (const k of ctx.args) {
-        if (k === 'none' || k === 'conn-failure') kinds.push(k);
-        else if (RETRY_ON_KNOWN.has(k) || /^\d{3}$/.test(k)) {
-          // Replaying a request after the server saw it needs the HTTP session's cooperation,
-          // which limpet does not have yet: refuse rather than silently not retry.
-          ctx.fail(`'${k}' is not supported by limpet yet (supported: none, conn-failure)`, ConfigErrorCode.UNSUPPORTED);
-        } else ctx.fail(`unknown failure type '${k}'`);
+        if (RETRY_ON_SUPPORTED.has(k) || RETRY_ON_STATUS.has(k)) kinds.push(k);
+        else if (k === '0rtt-rejected') ctx.fail(`'${k}' is not supported by limpet (no TLS)`, ConfigErrorCode.UNSUPPORTED);
+        else ctx.fail(`unknown failure type '${k}' (expected none, conn-failure, empty-response, junk-response, response-timeout, all-retryable-errors or a status among ${[...RETRY_ON_STATUS].join(' ')})`);
       }
       if (kinds.includes('none') && kinds.length > 1) ctx.fail("'none' cannot be combined with other failure types");
       p.retryOn = kinds;

@@ -218,8 +218,8 @@ export interface ProxyConfig {
   hashBalanceFactor?: number;
   /** `http-check expect` */
   httpCheckExpect?: HttpCheckExpect;
-  /** `retry-on`: which failures are retried (limpet: none or conn-failure, the default) */
-  retryOn?: Array<'none' | 'conn-failure'>;
+  /** `retry-on`: which failures are retried (default conn-failure); see lib/backend/l7-retry.ts */
+  retryOn?: string[];
   /** `option redispatch N`: redispatch on every Nth retry (negative: Nth before last; default -1) */
   redispatchInterval?: number;
   /** `force-persist if COND` / `ignore-persist if COND`, in file order: the first match applies */

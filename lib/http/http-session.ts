@@ -8,6 +8,7 @@
 import type net from 'node:net';
 import type { Backend } from '../backend/backend.js';
 import type { ServerConnection, ServerConnectionOwner } from '../backend/server-connection.js';
+import { l7RetryTarget, mayRetryResponse, type RetryCause, type RetryTarget } from '../backend/l7-retry.js';
 import { ServerDispatch, type DispatchOptions, type DispatchSuccess } from '../backend/server-dispatch.js';
 import type { Server } from '../backend/server.js';
 import type { ProxyConfig, Timeouts } from '../config/types.js';
@@ -48,6 +49,9 @@ interface Transaction {
   rules?: RuleTransaction;
   /** the server a use-server rule chose: it wins over cookie and stick persistence */
   forcedServer?: Server;
+  /** `retry-on` response retries done, and where the next attempt goes (lib/backend/l7-retry) */
+  l7Retries?: number;
+  l7Target?: RetryTarget;
   parsed: ParsedHead;
   method: string;
   /** the client asked to keep its connection (llhttp's reading of version and Connection) */
@@ -327,7 +331,8 @@ export class HttpSession implements ServerConnectionOwner {
     const dispatch = new ServerDispatch(
       tx.backend,
       {
-        persistent: tx.forcedServer ?? tx.cookie.server ?? tx.stickServer,
+        persistent: tx.l7Target ? ('same' in tx.l7Target ? tx.l7Target.same : undefined) : (tx.forcedServer ?? tx.cookie.server ?? tx.stickServer),
+        ...(tx.l7Target && 'avoid' in tx.l7Target ? { avoid: tx.l7Target.avoid } : {}),
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
@@ -363,8 +368,9 @@ export class HttpSession implements ServerConnectionOwner {
     r.conn.attach(this, tx.backend.timeouts.server);
     tx.backend.stick?.storeRequest({ src: clientIp(this.remoteAddress), request: tx.head }, r.server);
     const replay = tx.sentBody;
-    // Keep what is sent on a reused connection: if the server closed it meanwhile, it is replayed.
-    tx.sentBody = r.reused ? [] : undefined;
+    // Keep what is sent on a reused connection: if the server closed it meanwhile, it is replayed
+    // (and for `retry-on`, whatever the connection).
+    tx.sentBody = r.reused || mayRetryResponse(tx.backend, tx.method) ? [] : undefined;
     tx.sentBodyBytes = 0;
     // Validate the body bytes already here before anything goes out: a malformed chunk must
     // not reach the server behind a head it would then wait on.
@@ -475,6 +481,8 @@ export class HttpSession implements ServerConnectionOwner {
       try {
         parsed = this.#resParser.parseHead(rawHead, tx.method === 'HEAD');
       } catch (err) {
+        tx.resHeadBuf = undefined;
+        if (this.#retryL7(tx, 'junk-response')) return;
         return this.#serverFailed(tx, 502, `invalid response: ${(err as Error).message}`);
       }
       let head = new MessageHead(rawHead);
@@ -492,6 +500,7 @@ export class HttpSession implements ServerConnectionOwner {
         continue;
       }
       tx.resHeadBuf = undefined;
+      if (this.#retryL7(tx, status)) return;
       this.#traffic?.response(status);
       if (status === 101) {
         if (!tx.upgrade || tx.method === 'CONNECT') return this.#serverFailed(tx, 502, '101 without an upgrade request');
@@ -611,6 +620,7 @@ export class HttpSession implements ServerConnectionOwner {
     // An upload the client stalled (not one the server stopped reading) is the client's
     // inactivity: `timeout client` answers it with 408.
     if (!tx.reqBodyDone && !this.#clientPausedForServer && this.#fe.timeouts.client !== undefined) return;
+    if (!tx.resStarted && this.#retryL7(tx, 'response-timeout')) return;
     if (!tx.resStarted) return this.#serverFailed(tx, 504, 'timeout server');
     this.#abort(tx);
   }
@@ -632,8 +642,27 @@ export class HttpSession implements ServerConnectionOwner {
       this.#dispatch(tx, false);
       return;
     }
+    if (!tx.resStarted && tx.resHeadBuf === undefined && this.#retryL7(tx, 'empty-response')) return;
     if (!tx.resStarted) return this.#serverFailed(tx, 502, why);
     this.#abort(tx);
+  }
+
+  /** `retry-on`: the server's answer failed before anything reached the client; ask again. */
+  #retryL7(tx: Transaction, cause: RetryCause): boolean {
+    if (tx.resStarted || !tx.conn || !tx.server || !tx.sentBody || !(tx.reqBodyDone || tx.bodyBytesSent === tx.sentBodyBytes)) return false;
+    const target = l7RetryTarget(tx.backend, tx.method, cause, tx.l7Retries ?? 0, tx.server, tx.cookie.forced === true);
+    if (!target) return false;
+    tx.l7Retries = (tx.l7Retries ?? 0) + 1;
+    tx.l7Target = target;
+    if ('avoid' in target) tx.direct = false;
+    const conn = tx.conn;
+    tx.conn = undefined;
+    conn.destroy();
+    tx.server.release();
+    tx.server = undefined;
+    this.#fe.log.debug(`${tx.backend.name}: retry-on ${cause}, sending the request again`);
+    this.#dispatch(tx, false);
+    return true;
   }
 
   #serverFailed(tx: Transaction, status: number, why: string): void {

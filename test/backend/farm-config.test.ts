@@ -45,9 +45,11 @@ t.test('options and checks', async (t) => {
   t.match(err('  http-check expect body x'), /unsupported match 'body'/);
   t.match(err('  http-check expect status abc'), /invalid status 'abc'/);
   t.match(err('  http-check expect rstring ('), /invalid regex/);
-  t.match(err('  retry-on empty-response'), /f\.cfg:3\] : 'retry-on' : 'empty-response' is not supported by limpet yet/);
-  t.match(err('  retry-on 503'), /'503' is not supported/);
+  t.same(be('  retry-on empty-response response-timeout 503 all-retryable-errors').retryOn, ['empty-response', 'response-timeout', '503', 'all-retryable-errors']);
+  t.match(err('  retry-on 0rtt-rejected'), /f\.cfg:3\] : 'retry-on' : '0rtt-rejected' is not supported by limpet/);
+  t.match(err('  retry-on 599'), /unknown failure type '599'/);
   t.match(err('  retry-on sometimes'), /unknown failure type/);
+  t.match(err('  retry-on none 503'), /'none' cannot be combined/);
 });
 
 t.test('balance and cookie combinations limpet refuses', async (t) => {
