@@ -30,9 +30,17 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** `25/Nov/2026:04:43:37.123` in local time, HAProxy's %t and %tr. */
+let dateSecond = -1;
+let dateText = '';
 export function logDate(ms: number): string {
-  const d = new Date(ms);
-  return `${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  // The part up to the seconds changes once a second: build it then, not per line.
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    const d = new Date(ms);
+    dateText = `${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.`;
+    dateSecond = second;
+  }
+  return dateText + pad(Math.floor(ms) - second * 1000, 3);
 }
 
 /** `25/Nov/2026:04:43:37 +0000`, HAProxy's %T (GMT). */

@@ -43,13 +43,23 @@ export function frameLine(format: string, facility: number, level: number, messa
       return `${pri}${now.toISOString()} ${message}`;
     case 'rfc5424':
       return `${pri}1 ${now.toISOString()} ${os.hostname()} ${TAG} ${process.pid} - - ${message}`;
-    default: {
+    default:
       // rfc3164 (and 'local'): "Mmm dd hh:mm:ss tag[pid]: msg", day padded with a space.
-      const p2 = (n: number) => String(n).padStart(2, '0');
-      const stamp = `${MONTHS[now.getMonth()]} ${String(now.getDate()).padStart(2, ' ')} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
-      return `${pri}${stamp} ${TAG}[${process.pid}]: ${message}`;
-    }
+      return `${pri}${rfc3164Stamp(now)} ${TAG}[${process.pid}]: ${message}`;
   }
+}
+
+let stampSecond = -1;
+let stampText = '';
+/** The RFC 3164 timestamp, rebuilt once per second (it has no sub-second part). */
+function rfc3164Stamp(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== stampSecond) {
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    stampText = `${MONTHS[now.getMonth()]} ${String(now.getDate()).padStart(2, ' ')} ${p2(now.getHours())}:${p2(now.getMinutes())}:${p2(now.getSeconds())}`;
+    stampSecond = second;
+  }
+  return stampText;
 }
 
 /** Buffered, non-blocking writes to an fd: at most one fs.write in flight. */
@@ -146,18 +156,16 @@ export function createLogSink(target: LogTarget): LogSink {
   }
   const { host, port } = splitTarget(t);
   const socket = dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
-  socket.on('error', () => {
-    /* a syslog server that is not listening must not stop the proxy */
-  });
-  socket.unref();
   let dropped = 0;
+  // A syslog server that is not listening must not stop the proxy.
+  socket.on('error', () => dropped++);
+  socket.unref();
   return {
     send(level, message) {
       if (!accept(level)) return;
       const line = frameLine(format, facility, LEVELS.indexOf(level), message).slice(0, len);
-      socket.send(line, port, host, (err) => {
-        if (err) dropped++;
-      });
+      // No per-datagram callback: a refused or failed send only emits 'error', counted there.
+      socket.send(line, port, host);
     },
     close() {
       socket.close();
