@@ -113,7 +113,9 @@ const replaceHeader = (perValue: boolean): ActionParser => (args, p) => {
   return (s) => {
     const repl = fmt.render(s.ctx);
     const one = (v: string) => expReplace(re, v, repl) ?? v;
-    s.msg.mapValues(name, perValue ? (v) => v.split(',').map((x) => one(x.trim())).join(', ') : one);
+    // replace-value: an element that matches is replaced whole, its leading spaces included;
+    // the others keep their bytes (HAProxy's own output)
+    s.msg.mapValues(name, perValue ? (v) => v.split(',').map((x) => expReplace(re, x.trim(), repl) ?? x).join(',') : one);
     return undefined;
   };
 };
@@ -149,7 +151,8 @@ const redirect: ActionParser = (args, p) => {
     else if (w === 'set-cookie' || w === 'clear-cookie') {
       const c = args[++i] ?? p.fail(`'${w}' expects a cookie name`, ConfigErrorCode.MISSING_ARGUMENT);
       const [n, v] = c.includes('=') ? [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)] : [c, ''];
-      cookies.push(w === 'set-cookie' ? `set-cookie: ${n}=${v}; path=/` : `set-cookie: ${n}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/`);
+      // worded byte for byte as HAProxy writes them
+      cookies.push(w === 'set-cookie' ? `set-cookie: ${n}=${v}; path=/;` : `set-cookie: ${n}; path=/; Max-Age=0;`);
     } else p.fail(`unknown redirect option '${w}'`, ConfigErrorCode.UNKNOWN_OPTION);
   }
   return (s) => {
@@ -158,11 +161,11 @@ const redirect: ActionParser = (args, p) => {
     let location: string;
     if (type === 'location') location = t;
     else {
-      let path = req.path;
-      if (appendSlash && !path.endsWith('/')) path += '/';
-      const q = dropQuery || req.query === undefined ? '' : `?${req.query}`;
-      if (type === 'prefix') location = (t === '/' ? '' : t) + path + q;
-      else location = `${t}://${req.values('host')[0] ?? ''}${path}${q}`;
+      let uri = req.path + (dropQuery || req.query === undefined ? '' : `?${req.query}`);
+      // HAProxy appends the slash to the end of what it keeps, query included
+      if (appendSlash && !uri.endsWith('/')) uri += '/';
+      if (type === 'prefix') location = (t === '/' ? '' : t) + uri;
+      else location = `${t}://${req.values('host')[0] ?? ''}${uri}`;
     }
     return { respond: redirectResponse(code, location, cookies), status: code };
   };

@@ -174,14 +174,14 @@ backend be_resdeny
     t.match(missing.body, /404 Not Found/);
     const old = await go('/old/page?x=1');
     t.equal(old.status, 302);
-    t.same(headerValues(old.headers, 'location'), ['/new/old/page/?x=1'], 'prefix with append-slash keeps the query');
+    t.same(headerValues(old.headers, 'location'), ['/new/old/page?x=1/'], 'prefix with append-slash: the slash goes after the query, as HAProxy 2.6 does');
     const r307 = await go('/r307');
     t.equal(r307.status, 307);
     t.same(headerValues(r307.headers, 'location'), ['https://x.test/']);
-    t.match(headerValues(r307.headers, 'set-cookie')[0], /^SEEN=1; path=\//);
+    t.same(headerValues(r307.headers, 'set-cookie'), ['SEEN=1; path=/;']);
     const r308 = await go('/r308');
     t.equal(r308.status, 308);
-    t.match(headerValues(r308.headers, 'set-cookie')[0], /^SEEN=; Expires=Thu, 01-Jan-1970/);
+    t.same(headerValues(r308.headers, 'set-cookie'), ['SEEN; path=/; Max-Age=0;']);
     const r303 = await go('/r303?a=b');
     t.equal(r303.status, 303);
     t.same(headerValues(r303.headers, 'location'), ['https://www.test/r303?a=b']);
@@ -206,7 +206,7 @@ backend be_resdeny
     t.same(seen(p, 'x-query'), ['k=v']);
     t.same(seen(p, 'x-url'), ['/p2?k=v'], 'later rules see the new path');
     const h = await go('/', [['X-List', 'a, b, c'], ['X-Whole', 'left,right'], ['X-Drop-1', 'x'], ['X-Drop-Two', 'y'], ['X-Exact', 'z'], ['X-Keep', 'k']]);
-    t.same(seen(h, 'x-list'), ['a, B, c'], 'replace-value works on each value');
+    t.same(seen(h, 'x-list'), ['a,B, c'], 'replace-value works on each value (spacing as HAProxy leaves it)');
     t.same(seen(h, 'x-whole'), ['right+left'], 'replace-header works on the whole line');
     t.same([...seen(h, 'x-drop-1'), ...seen(h, 'x-drop-two'), ...seen(h, 'x-exact')], [], 'del-header, exact and -m beg');
     t.same(seen(h, 'x-keep'), ['k']);
