@@ -59,15 +59,16 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
     );
   }
 
-  claim(key: string, candidate: string, done: (serverKey: string | undefined) => void): void {
+  claim(key: string, candidate: () => string | undefined, done: (serverKey: string | undefined) => void): void {
     const e = this.#local.get(key);
     if (e) {
       this.#hit(key, e);
       return done(e.server);
     }
-    if (!this.#link.up) return done(undefined);
+    const server = this.#link.up ? candidate() : undefined;
+    if (server === undefined) return done(undefined);
     const answer = once(done, this.#link.timeout);
-    this.#claim(key, candidate).then(answer, () => answer(undefined));
+    this.#claim(key, server).then(answer, () => answer(undefined));
   }
 
   store(key: string, serverKey: string): void {

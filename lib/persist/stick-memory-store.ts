@@ -109,13 +109,14 @@ export class StickMemoryStore implements StickStore {
     done(e?.server);
   }
 
-  claim(key: string, candidate: string, done: (serverKey: string | undefined) => void): void {
+  claim(key: string, candidate: () => string | undefined, done: (serverKey: string | undefined) => void): void {
     const e = this.get(key);
     if (e) {
       this.touch(key, e);
       return done(e.server);
     }
-    done(this.set(key, candidate)?.server);
+    const server = candidate();
+    done(server === undefined ? undefined : this.set(key, server)?.server);
   }
 
   store(key: string, serverKey: string): void {

@@ -80,12 +80,14 @@ export class StickRuleSet implements StickRules {
       };
       let claiming = false;
       if (rule.claimable && store.shared && !store.degraded) {
-        const candidate = this.#backend.pick({ clientAddress: ctx.src, ...(ctx.request ? { header: (n: string) => ctx.request!.first(n) } : {}) });
-        if (candidate) {
-          claiming = true;
-          store.claim(key, rule.table.serverKey(candidate), found);
-          return;
-        }
+        // Balanced only when the key is new to this instance; a local hit answers at once.
+        const candidate = (): string | undefined => {
+          const server = this.#backend.pick({ clientAddress: ctx.src, ...(ctx.request ? { header: (n: string) => ctx.request!.first(n) } : {}) });
+          claiming = server !== undefined;
+          return server && rule.table.serverKey(server);
+        };
+        store.claim(key, candidate, found);
+        return;
       }
       store.match(key, found);
       return;

@@ -6,10 +6,11 @@ export interface StickStore {
   /** `stick match`: the entry's server key (refreshing its expiry), or undefined. */
   match(key: string, done: (serverKey: string | undefined) => void): void;
   /**
-   * First writer wins: stores `candidate` unless an entry exists; `done` gets the entry's
-   * server key either way (undefined: the store could not tell in time).
+   * First writer wins: stores `candidate()` unless an entry exists; `done` gets the entry's
+   * server key either way (undefined: no candidate, or the store could not tell in time).
+   * `candidate` is called only when the key is not known locally (it runs the balancer).
    */
-  claim(key: string, candidate: string, done: (serverKey: string | undefined) => void): void;
+  claim(key: string, candidate: () => string | undefined, done: (serverKey: string | undefined) => void): void;
   /** A request was served by `serverKey`: create, refresh or overwrite the entry. */
   store(key: string, serverKey: string): void;
   /** Shared with other instances (claims are worth making). */

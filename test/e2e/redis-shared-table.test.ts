@@ -134,9 +134,13 @@ t.test('three instances share one stick table through Redis', async (t) => {
       t.equal(r.status, 200);
       tcpClients.push({ host, server: r.body });
     }
-    t.not(tcpClients[0]!.server, tcpClients[1]!.server, 'the two clients got different servers on A');
+    for (const c of tcpClients) {
+      const key = `limpet-test:tcpapp:${c.host === '::1' ? '::1' : '::ffff:127.0.0.1'}`;
+      t.equal(await redisCommand(redis.port, ['GET', key]), c.server, `Redis holds ${c.host} -> ${c.server}`);
+    }
     await sleep(100);
-    // B's and C's own round robin would start at s1: the IPv6 client's server differs from that.
+    // Without the shared table B and C would balance two new clients onto two different
+    // servers (round robin), in reverse order to A's: whatever A learned, one of them would differ.
     for (const inst of [B, C]) {
       for (const c of [...tcpClients].reverse()) {
         const r = await get(inst.tcp, '/', undefined, { host: c.host });

@@ -55,8 +55,8 @@ t.test('nopurge refuses new entries when full, and expired ones make room', asyn
 t.test('claim: the first writer wins', async (t) => {
   const s = new StickMemoryStore({ size: 10, expire: 1000, nopurge: false });
   const got: Array<string | undefined> = [];
-  s.claim('k', 's1', (v) => got.push(v));
-  s.claim('k', 's2', (v) => got.push(v));
+  s.claim('k', () => 's1', (v) => got.push(v));
+  s.claim('k', () => 's2', (v) => got.push(v));
   t.same(got, ['s1', 's1']);
   s.close();
 });
