@@ -19,11 +19,9 @@ export function parseLogTarget(ctx: KeywordContext): LogTarget {
     ctx.noArgsFrom(1);
     return { target, where: ctx.where };
   }
-  if (target.startsWith('/') || target.startsWith('unix@')) {
-    // Node has no AF_UNIX datagram sockets, so such a target could only drop every line.
-    ctx.fail(`unix socket log target '${target}' is not supported by limpet; use a UDP 'host:port' target, 'stdout' or 'stderr'`, ConfigErrorCode.UNSUPPORTED);
-  }
-  if (/^[a-z0-9]+@/.test(target) && !/^(udp[46]?|ipv[46])@/.test(target)) {
+  // A unix socket path (`/dev/log`) is accepted, as in most HAProxy configurations, but limpet
+  // cannot send to it (Node has no AF_UNIX datagram sockets): it warns at start-up.
+  if (/^[a-z0-9]+@/.test(target) && !/^(udp[46]?|ipv[46]|unix)@/.test(target)) {
     ctx.fail(`log target '${target}' is not supported by limpet; use 'host:port' (UDP syslog), 'stdout' or 'stderr'`, ConfigErrorCode.UNSUPPORTED);
   }
   const log: LogTarget = { target, where: ctx.where };

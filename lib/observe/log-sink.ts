@@ -124,7 +124,7 @@ function fdWriter(fd: number): FdWriter {
 }
 
 /** Creates the sink for one `log` line; throws with a message naming the target when it cannot work. */
-export function createLogSink(target: LogTarget): LogSink {
+export function createLogSink(target: LogTarget, onUnsupported?: (warning: string) => void): LogSink {
   const facility = Math.max(0, FACILITIES.indexOf(target.facility ?? 'local0'));
   const maxLevel = LEVELS.indexOf((target.level ?? 'debug') as LogLevel);
   const minLevel = LEVELS.indexOf((target.minlevel ?? 'emerg') as LogLevel);
@@ -151,8 +151,18 @@ export function createLogSink(target: LogTarget): LogSink {
   }
   const format = target.format ?? 'rfc3164';
   if (t.startsWith('/') || t.startsWith('unix@')) {
-    // Node has no AF_UNIX datagram sockets; a stream-less fallback would silently lose logs.
-    throw new Error(`log target '${t}': unix datagram sockets are not supported by limpet; use a UDP 'host:port' target or 'stdout'`);
+    // Node has no AF_UNIX datagram sockets: the lines are counted as dropped, and the caller
+    // was told (onUnsupported) so it can warn once at start-up.
+    let lost = 0;
+    const sink: LogSink = {
+      send: (level) => void (accept(level) && lost++),
+      close() {},
+      get dropped() {
+        return lost;
+      },
+    };
+    onUnsupported?.(`log target '${t}': unix datagram sockets are not supported by limpet; its lines are dropped (use a UDP 'host:port' target, 'stdout' or 'stderr')`);
+    return sink;
   }
   const { host, port } = splitTarget(t);
   const socket = dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');

@@ -23,11 +23,18 @@ export class Observer implements StatsSource {
   #backends: ReadonlyMap<string, Backend>;
   /** set by the runtime once its stick tables exist */
   stickStatus: StatsSource['stickStatus'];
-  #sinks = new LogSinks();
+  #sinks: LogSinks;
   #hooks = new Map<string, TrafficHooks>();
   #proxySinks = new Map<string, LogSink[]>();
 
-  constructor(config: Config, backends: ReadonlyMap<string, Backend>, counters = new CounterRegistry(), serverStates = new Map<string, ServerStateInfo>()) {
+  constructor(
+    config: Config,
+    backends: ReadonlyMap<string, Backend>,
+    counters = new CounterRegistry(),
+    serverStates = new Map<string, ServerStateInfo>(),
+    warn?: (message: string) => void,
+  ) {
+    this.#sinks = new LogSinks(warn);
     this.config = config;
     this.counters = counters;
     this.serverStates = serverStates;

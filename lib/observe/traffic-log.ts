@@ -17,11 +17,16 @@ export function proxyLogTargets(config: Config, p: ProxyConfig): LogTarget[] {
 /** One sink per distinct `log` line, shared by the proxies that use it. */
 export class LogSinks {
   #sinks = new Map<LogTarget, LogSink>();
+  #warn: ((m: string) => void) | undefined;
+
+  constructor(warn?: (m: string) => void) {
+    this.#warn = warn;
+  }
 
   get(targets: LogTarget[]): LogSink[] {
     return targets.map((t) => {
       let s = this.#sinks.get(t);
-      if (!s) this.#sinks.set(t, (s = createLogSink(t)));
+      if (!s) this.#sinks.set(t, (s = createLogSink(t, this.#warn)));
       return s;
     });
   }

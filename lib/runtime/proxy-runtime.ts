@@ -42,7 +42,7 @@ export class ProxyRuntime {
     this.#config = config;
     this.#log = log;
     for (const p of config.proxies) if (isBackend(p)) this.backends.set(p.name, new Backend(p, log));
-    this.observer = new Observer(config, this.backends, counters);
+    this.observer = new Observer(config, this.backends, counters, undefined, (m) => log.warning(m));
     this.stick = attachStickTables(config, this.backends, log);
     this.observer.stickStatus = () => this.stick.status();
   }

@@ -159,3 +159,22 @@ backend farm
   t.match(out, /^Server farm\/s2 is UP, reason: Layer4 check passed, check duration: \d+ms\. 2 active and 0 backup servers online\./m);
   t.match(out, /^Health check for server farm\/s2 succeeded, reason: Layer4 check passed, check duration: \d+ms, status: 1\/1 UP\.$/m);
 });
+
+t.test('a unix socket log target: the proxy runs and warns once that its lines are dropped', async (t) => {
+  const [port] = await freePorts(1);
+  const origin = await startOrigin({ name: 'o1', t });
+  const proxy = await startProxy(t, `
+global
+    log /dev/log local0
+defaults
+    mode http
+    log global
+    option httplog
+listen www
+    bind 127.0.0.1:${port}
+    server s1 127.0.0.1:${origin.port}
+`, { waitPorts: [port] });
+  t.equal((await get(port, '/')).status, 200);
+  t.match(proxy.stderr(), /\[WARNING\].*log target '\/dev\/log': unix datagram sockets are not supported by limpet/);
+  t.equal(proxy.stderr().split('unix datagram sockets are not supported').length, 2, 'one warning');
+});
