@@ -11,13 +11,14 @@ import { emptyRecord, type TrafficRecord } from './traffic-record.js';
 /** What the runtime gives a frontend: one tracker per client connection. */
 export interface TrafficHooks {
   http(client: net.Socket): HttpTracker;
-  tcp(client: net.Socket): TcpTracker;
+  /** `original`: the addresses a PROXY header gave (accept-proxy), logged instead of the socket's */
+  tcp(client: net.Socket, original?: OriginalAddresses): TcpTracker;
 }
 
 export function createTrafficHooks(frontend: string, log: TrafficLog, counters: CounterRegistry): TrafficHooks {
   return {
     http: (client) => new HttpTracker(frontend, client, log, counters),
-    tcp: (client) => new TcpTracker(frontend, client, log, counters),
+    tcp: (client, original) => new TcpTracker(frontend, client, log, counters, original),
   };
 }
 
@@ -26,7 +27,21 @@ function stripV4Mapped(a: string | undefined): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
-function addresses(r: TrafficRecord, client: net.Socket): void {
+export interface OriginalAddresses {
+  srcAddress: string;
+  srcPort: number;
+  dstAddress: string;
+  dstPort: number;
+}
+
+function addresses(r: TrafficRecord, client: net.Socket, original?: OriginalAddresses): void {
+  if (original) {
+    r.clientIp = stripV4Mapped(original.srcAddress);
+    r.clientPort = original.srcPort;
+    r.frontendIp = stripV4Mapped(original.dstAddress);
+    r.frontendPort = original.dstPort;
+    return;
+  }
   r.clientIp = stripV4Mapped(client.remoteAddress);
   r.clientPort = client.remotePort ?? 0;
   r.frontendIp = stripV4Mapped(client.localAddress);
@@ -221,14 +236,14 @@ export class TcpTracker {
   #start: number;
   #closed = false;
 
-  constructor(frontend: string, client: net.Socket, log: TrafficLog, counters: CounterRegistry) {
+  constructor(frontend: string, client: net.Socket, log: TrafficLog, counters: CounterRegistry, original?: OriginalAddresses) {
     this.#frontend = frontend;
     this.#client = client;
     this.#log = log;
     this.#counters = counters;
     this.#start = Date.now();
     this.#record = emptyRecord('tcp', frontend, this.#start);
-    addresses(this.#record, client);
+    addresses(this.#record, client, original);
     this.#record.requestLine = '';
     this.#record.TR = 0;
     counters.connectionOpened(frontend);

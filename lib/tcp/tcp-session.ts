@@ -61,7 +61,7 @@ export class TcpSession implements ServerConnectionOwner {
   constructor(client: net.Socket, fe: TcpFrontend, opts: TcpSessionOptions = {}) {
     this.#client = client;
     this.#fe = fe;
-    this.#traffic = fe.traffic?.tcp(client);
+    this.#traffic = fe.traffic?.tcp(client, opts.addresses);
     this.#backend = fe.defaultBackend;
     this.addresses = opts.addresses ?? socketAddresses(client);
     this.remoteAddress = unmapIpv4(opts.addresses?.srcAddress ?? client.remoteAddress ?? '');

@@ -202,3 +202,31 @@ async function isListening(port: number): Promise<boolean> {
     return false;
   }
 }
+
+t.test('option tcplog logs the PROXY address, not the connecting socket', async (t) => {
+  const { origin } = await recordingOrigin(t);
+  const port = await freePort();
+  const proxy = await startTcpProxy(
+    t,
+    `
+defaults
+    mode tcp
+    log stdout format raw local0
+    timeout connect 500ms
+    timeout client 2s
+    timeout server 5s
+listen l4
+    bind 127.0.0.1:${port} accept-proxy
+    option tcplog
+    server o1 127.0.0.1:${origin.port}
+`,
+    [port],
+  );
+  const c = await connectTcp(port);
+  const r = receiveAll(c, 5000, true);
+  c.end(v1Line + 'hello');
+  await r;
+  for (let i = 0; i < 100 && !proxy.stdout().includes('l4/o1'); i++) await sleep(20);
+  const line = proxy.stdout().split('\n').find((l) => l.includes('l4/o1')) ?? '';
+  t.match(line, /203\.0\.113\.9:4242 \[/, `the log line starts with the original client: ${line}`);
+});
