@@ -70,6 +70,8 @@ backend one
   // not): wait for them, so the connection counts below are exact.
   await waitFor('the probes to close', () => proxy.stdout().split('\n').filter((l) => / (CR--|0 --) /.test(l)).length >= 2);
   await new Promise((r) => setTimeout(r, 200));
+  // actconn (the first count) is process-wide: the dontlognull frontend's probe may still be
+  // open, so only the frontend's, backend's and server's counts are exact below.
   // 1. no cookie: balanced to s1 (first in round robin), cookie inserted: --NI
   const first = await get(httpPort, '/a?x=1');
   t.equal(first.status, 200);
@@ -96,11 +98,11 @@ backend one
   await waitFor('6 datagrams', () => datagrams.filter((d) => !/ (CR--|0 --) /.test(d)).length >= 6);
   const out = lines(proxy.stdout());
   const want = [
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --NI 1/1/0/0/0 0/0 "GET /a\\?x=1 HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --VN 1/1/0/0/0 0/0 "GET /b HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/dead ${T}/0/-1/-1/${T} 503 \\d+ - - SCVN 1/1/0/0/1 0/0 "GET /c HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www www/<NOSRV> -1/-1/-1/-1/${T} 400 \\d+ - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} raw raw/s1 0/${T}/${T} \\d+ -- 1/1/0/0/0 0/0$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --NI \\d+/1/0/0/0 0/0 "GET /a\\?x=1 HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --VN \\d+/1/0/0/0 0/0 "GET /b HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/dead ${T}/0/-1/-1/${T} 503 \\d+ - - SCVN \\d+/1/0/0/1 0/0 "GET /c HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www www/<NOSRV> -1/-1/-1/-1/${T} 400 \\d+ - - PR-- \\d+/1/0/0/0 0/0 "<BADREQ>"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} raw raw/s1 0/${T}/${T} \\d+ -- \\d+/1/0/0/0 0/0$`),
     /^127\.0\.0\.1 quiet 200 "GET \/q HTTP\/1\.1"$/,
   ];
   for (const re of want) t.ok(out.some((l) => re.test(l)), `a stdout line matches ${re}`, { lines: out });
