@@ -239,7 +239,16 @@ export class HttpSession implements ServerConnectionOwner {
       head,
     );
     if (verdict) {
-      if (verdict.respond) return this.#reject(verdict.status ?? 200, 'answered by http-request rules', verdict.respond);
+      if (verdict.respond) {
+        // HAProxy keeps the connection after a rule's answer when no request body is left to read.
+        const keep = verdict.keepAlive && parsed.shouldKeepAlive && parsed.versionMinor === 1 && !this.#stopping &&
+          this.#fe.config.httpConnMode !== 'close' && requestFraming(head).kind === 'none';
+        if (!keep) return this.#reject(verdict.status ?? 200, 'answered by http-request rules', verdict.respond);
+        this.#client.write(verdict.respond);
+        this.#traffic?.local(head.startLine, verdict.status ?? 200);
+        this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
+        return; // #readHead goes on with the next request
+      }
       head = verdict.head;
       backend = verdict.backend;
     }
