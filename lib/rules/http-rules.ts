@@ -10,7 +10,7 @@ import type { MessageHead } from '../http/message-head.js';
 import type { HttpRule, RuleOutcome, RuleState } from './http-actions.js';
 import { HttpMessage } from './http-message.js';
 import { newProxyRules, type ForwardedHeader, type ProxyRules } from './proxy-rules.js';
-import { generatedPage, monitorResponse } from './responses.js';
+import { generatedPage, monitorResponse, saysClose } from './responses.js';
 import { Userlist, type UserlistConfig } from './userlist.js';
 
 /** The connection's two ends, as the session knows them. */
@@ -28,8 +28,10 @@ export interface RequestVerdict {
   backend?: Backend;
   /** a use-server choice: it goes before cookie and stick persistence */
   server?: Server;
-  /** answer the client with this and close */
+  /** answer the client with this */
   respond?: Buffer;
+  /** the answer leaves the connection open (HAProxy's behaviour) unless it says `connection: close` */
+  keepAlive?: boolean;
   status?: number;
   txn: RuleTransaction;
 }
@@ -86,10 +88,10 @@ export class HttpRules {
     };
     const txn: RuleTransaction = { ctx };
     const fe = this.#feRules;
-    const answer = (out: { respond: Buffer; status: number }): RequestVerdict => ({ head, respond: out.respond, status: out.status, txn });
+    const answer = (out: { respond: Buffer; status: number }): RequestVerdict => ({ head, respond: out.respond, status: out.status, keepAlive: !saysClose(out.respond), txn });
     if (fe.monitorUri !== undefined && req.path === fe.monitorUri) return answer({ respond: monitorResponse(), status: 200 });
     if (fe.uniqueIdFormat) ctx.uniqueId = fe.uniqueIdFormat.render(ctx);
-    const state: RuleState = { ctx, msg: req, errorPage: (status) => this.errorPage(status, txn.backend) };
+    const state: RuleState = { ctx, msg: req, errorPage: (status) => this.#rulePage(status, txn.backend) };
     const feOut = runRules(fe.httpRequest, state);
     if (feOut && 'respond' in feOut) return answer(feOut);
     if (fe.uniqueIdHeader && ctx.uniqueId !== undefined) req.add(fe.uniqueIdHeader, ctx.uniqueId);
@@ -141,9 +143,18 @@ export class HttpRules {
     return { head: res.toHead() };
   }
 
-  /** The page for an error status: the backend's errorfile, the frontend's, or the built-in one. */
+  /** The page for an error that ends the connection: the backend's errorfile, the frontend's, or the built-in one. */
   errorPage(status: number, backend?: Backend): Buffer {
-    return backend?.config.rules?.errorfiles.get(status) ?? this.#feRules.errorfiles.get(status) ?? generatedPage(status);
+    return this.#errorfile(status, backend) ?? generatedPage(status, [], true);
+  }
+
+  /** The page a deny or return rule answers with; the connection may go on after it. */
+  #rulePage(status: number, backend?: Backend): Buffer {
+    return this.#errorfile(status, backend) ?? generatedPage(status);
+  }
+
+  #errorfile(status: number, backend?: Backend): Buffer | undefined {
+    return backend?.config.rules?.errorfiles.get(status) ?? this.#feRules.errorfiles.get(status);
   }
 }
 

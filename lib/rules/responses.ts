@@ -1,6 +1,6 @@
 // Responses the rules answer with themselves: redirects, deny pages, `return`, 401 for auth,
-// the monitor-uri page and errorfiles. Each closes the connection after it (`connection: close`).
-import { errorResponse } from '../http/error-pages.js';
+// the monitor-uri page. As in HAProxy the client connection stays open after them when nothing
+// of the request is left to read; pages for errors that end the connection say `connection: close`.
 
 export const REASONS: Record<number, string> = {
   200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
@@ -15,6 +15,14 @@ export const ERROR_CODES = [200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 42
 
 const EXTRA_TEXT: Record<number, string> = {
   200: 'Service ready.',
+  400: 'Your browser sent an invalid request.',
+  403: 'Request forbidden by administrative rules.',
+  408: "Your browser didn't send a complete request in time.",
+  500: 'An internal server error occurred.',
+  501: 'The server does not support the functionality required to fulfill the request.',
+  502: 'The server returned an invalid or incomplete response.',
+  503: 'No server is available to handle this request.',
+  504: "The server didn't respond in time.",
   401: 'You need a valid user and password to access this content.',
   404: 'The resource could not be found.',
   405: 'A request was made of a resource using a request method not supported by that resource',
@@ -30,16 +38,24 @@ export function reason(status: number): string {
 }
 
 /** HAProxy's built-in page for `status`, with extra header lines. */
-export function generatedPage(status: number, extraHeaders: string[] = []): Buffer {
-  const text = EXTRA_TEXT[status];
-  if (text === undefined && extraHeaders.length === 0) return errorResponse(status);
-  const body = `<html><body><h1>${status} ${reason(status)}</h1>\n${text ?? 'An error occurred.'}\n</body></html>\n`;
-  return buildResponse(status, reason(status), ['cache-control: no-cache', 'content-type: text/html', ...extraHeaders], Buffer.from(body, 'latin1'));
+// HAProxy's own pages for these end the connection; the others leave it open.
+const CLOSING = new Set([400, 408, 500, 501, 502, 503, 504]);
+
+export function generatedPage(status: number, extraHeaders: string[] = [], close = CLOSING.has(status)): Buffer {
+  const text = EXTRA_TEXT[status] ?? 'An error occurred.';
+  const body = `<html><body><h1>${status} ${reason(status)}</h1>\n${text}\n</body></html>\n`;
+  return buildResponse(status, reason(status), ['cache-control: no-cache', 'content-type: text/html', ...extraHeaders], Buffer.from(body, 'latin1'), close);
 }
 
-export function buildResponse(status: number, why: string, headers: string[], body: Buffer): Buffer {
-  const head = `HTTP/1.1 ${status} ${why}\r\ncontent-length: ${body.length}\r\n${headers.map((h) => `${h}\r\n`).join('')}connection: close\r\n\r\n`;
+export function buildResponse(status: number, why: string, headers: string[], body: Buffer, close = false): Buffer {
+  const head = `HTTP/1.1 ${status} ${why}\r\ncontent-length: ${body.length}\r\n${headers.map((h) => `${h}\r\n`).join('')}${close ? 'connection: close\r\n' : ''}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** Whether a response (an errorfile, say) tells the client the connection ends. */
+export function saysClose(response: Buffer): boolean {
+  const end = response.indexOf('\r\n\r\n');
+  return /\r\nconnection:[ \t]*close/i.test(response.toString('latin1', 0, end < 0 ? response.length : end));
 }
 
 export function redirectResponse(code: number, location: string, extraHeaders: string[]): Buffer {

@@ -3,7 +3,7 @@
 // the client and the origin saw must be the same.
 import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
-import { headerValues, request, type SimpleResponse } from '../helpers/http-client.js';
+import { headerValues, request, sendSequentially, type SimpleResponse } from '../helpers/http-client.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { echoHeader, echoOf, haveHaproxy, startEchoOrigin, startHaproxy } from '../rules/rules-test-kit.js';
 
@@ -139,6 +139,14 @@ t.test('limpet and HAProxy answer the same', { skip: haveHaproxy() ? false : 'ha
   const ours = await run(lport);
   const theirs = await run(hport);
   CASES.forEach((c, i) => t.same(ours[i], theirs[i], `${c.method ?? 'GET'} ${c.path}: limpet (found) vs HAProxy (wanted)`));
+  // Answers made by rules leave the connection open, as HAProxy's do, except an error page
+  // that ends it (400 here, last).
+  const sequence = ['/old/a', '/return', '/private/x', '/lf', '/method', '/r307', '/private/ops', '/bad', '/lf'].map((p) => `GET ${p} HTTP/1.1\r\nHost: www.test\r\n\r\n`);
+  const oneConnection = async (port: number) =>
+    (await sendSequentially(port, sequence, { timeout: 3000 })).map((r) => ({ status: r.status, complete: r.complete }));
+  const ourSeq = await oneConnection(lport);
+  t.same(ourSeq, await oneConnection(hport), 'one keep-alive connection: limpet (found) vs HAProxy (wanted)');
+  t.same(ourSeq.map((r) => r.status), [302, 201, 401, 200, 299, 307, 401, 400, undefined], 'answered on one connection until the 400');
   t.equal(ours.filter((o) => o.seen).length, 9, 'the forwarded cases did reach an origin');
   t.same(ours[CASES.findIndex((c) => c.path === '/api/deny')]?.status, 502, 'http-response deny with a variable set by a request rule');
 });
