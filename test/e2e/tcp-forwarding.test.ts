@@ -192,3 +192,25 @@ t.test('client idle past timeout client: both connections close', async (t) => {
   t.pass('server connection closed too');
 });
 
+
+t.test('timeout client-fin: a client that never answers the server FIN is closed early', async (t) => {
+  let serverSide!: Promise<void>;
+  const origin = await startTcpOrigin(t, (s) => {
+    serverSide = new Promise((resolve) => s.on('close', () => resolve()));
+    s.on('error', () => {});
+    s.end('bye');
+  });
+  const port = await freePort();
+  const cfg = tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`).replace('timeout client 20s', 'timeout client 20s\n    timeout client-fin 300ms');
+  await startTcpProxy(t, cfg, [port]);
+  const started = Date.now();
+  const client = await connectTcp(port);
+  const fin = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  client.resume();
+  // Half-open client: it gets the FIN and says nothing more, so the session waits on the
+  // client side, under client-fin (300 ms) rather than timeout client (20 s).
+  await fin;
+  const closed = await Promise.race([serverSide.then(() => true), sleep(3000).then(() => false)]);
+  t.ok(closed, `session closed by client-fin (${Date.now() - started} ms)`);
+  client.destroy();
+});
