@@ -1,7 +1,9 @@
 // `stick-table` and the `stick on|match|store-request|store-response` rules of backends.
 import { ConfigErrorCode } from './config-error.js';
 import type { KeywordContext } from './keyword-context.js';
+import { compileCondition, splitCondition } from '../acl/condition.js';
 import { parseSampleFetch } from '../persist/sample-fetch.js';
+import { newProxyRules } from '../rules/proxy-rules.js';
 import type { ProxyConfig, StickRuleKind, StickTableConfig, StickTableType } from './types.js';
 
 const TYPES: readonly StickTableType[] = ['ip', 'ipv6', 'integer', 'string', 'binary'];
@@ -63,7 +65,7 @@ export function parseStickTable(ctx: KeywordContext): StickTableConfig {
   return { type, len: len ?? 32, size, ...table };
 }
 
-/** `stick <kind> <pattern> [table NAME] [if|unless COND]` */
+/** `stick <kind> <pattern> [table NAME] [if|unless COND]`; COND may name ACLs declared above it. */
 export function parseStickRule(kind: StickRuleKind, p: ProxyConfig, ctx: KeywordContext): void {
   const text = ctx.arg(0, 'fetch method (e.g. src or req.cook(NAME))');
   let fetch;
@@ -82,10 +84,12 @@ export function parseStickRule(kind: StickRuleKind, p: ProxyConfig, ctx: Keyword
     rule.table = { name: ctx.arg(i + 1, "table name after 'table'"), where: ctx.where };
     i += 2;
   }
-  if (a[i] === 'if' || a[i] === 'unless') {
-    ctx.fail(`'${a[i]}' conditions on stick rules are not supported yet (limpet has no ACL engine)`, ConfigErrorCode.UNSUPPORTED);
+  const { body, cond } = splitCondition(a.slice(i));
+  if (body.length > 0) ctx.noArgsFrom(i);
+  if (cond) {
+    const acls = (p.rules ??= newProxyRules()).acls;
+    rule.cond = compileCondition(cond.unless, cond.words, acls, kind === 'store-response' ? 'response' : 'request', ctx.where, `stick ${kind}`);
   }
-  ctx.noArgsFrom(i);
   (p.stickRules ??= []).push(rule);
 }
 

@@ -277,6 +277,8 @@ export interface StickRuleConfig {
   fetch: SampleFetch;
   /** `table NAME`: another backend's table; default the rule's own backend's table */
   table?: { name: string; where: SourceLocation };
+  /** `if|unless COND`, compiled with the proxy's ACLs (response fetches only for store-response) */
+  cond?: Condition;
   where: SourceLocation;
 }
 

@@ -41,6 +41,10 @@ export function validateStick(config: Config): ConfigError[] {
         errors.push(new ConfigError(ConfigErrorCode.FETCH_NEEDS_HTTP, rule.where, keyword,
           `'${keyword}' : fetch method '${rule.fetch.text}' needs 'mode http' but ${proxy.kind} '${proxy.name}' is in tcp mode`));
       }
+      if (proxy.mode !== 'http' && rule.cond) {
+        errors.push(new ConfigError(ConfigErrorCode.UNSUPPORTED, rule.where, keyword,
+          `'${keyword}' : 'if'/'unless' conditions on stick rules need 'mode http' (${proxy.kind} '${proxy.name}' is in tcp mode; limpet has no tcp-request content ACLs)`));
+      }
     }
   }
   return errors;

@@ -308,7 +308,7 @@ export class HttpSession implements ServerConnectionOwner {
     const stick = backend.stick;
     if (tx.forcedServer || cookie.state === 'V' || !stick) return this.#dispatch(tx, true);
     // Cookie persistence did not decide: a stick table may (HAProxy evaluates stick rules after cookies).
-    stick.match({ src: clientIp(this.remoteAddress), request: head }, (server) => {
+    stick.match({ src: clientIp(this.remoteAddress), request: head, sample: tx.rules?.ctx }, (server) => {
       if (this.#tx !== tx) return;
       if (server?.usable) tx.stickServer = server;
       this.#dispatch(tx, true);
@@ -375,7 +375,7 @@ export class HttpSession implements ServerConnectionOwner {
     tx.bodyBytesSent = 0;
     if (r.reason !== 'cookie') tx.direct = false;
     r.conn.attach(this, tx.backend.timeouts.server);
-    tx.backend.stick?.storeRequest({ src: clientIp(this.remoteAddress), request: tx.head }, r.server);
+    tx.backend.stick?.storeRequest({ src: clientIp(this.remoteAddress), request: tx.head, sample: tx.rules?.ctx }, r.server);
     const replay = tx.sentBody;
     // Keep what is sent on a reused connection: if the server closed it meanwhile, it is replayed
     // (and for `retry-on`, whatever the connection).
@@ -521,7 +521,7 @@ export class HttpSession implements ServerConnectionOwner {
         if (verdict.respond) return this.#reject(verdict.status ?? 502, 'denied by http-response rules', verdict.respond);
         head = verdict.head;
       }
-      if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head }, head, tx.server);
+      if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head, sample: tx.rules?.ctx }, head, tx.server);
       tx.resBody = responseFraming(head, status, tx.method);
       tx.resKeepAlive = parsed.shouldKeepAlive && tx.resBody.kind !== 'close';
       tx.dechunk = tx.http10 && tx.resBody.kind === 'chunked';

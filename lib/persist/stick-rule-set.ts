@@ -1,7 +1,8 @@
 // A backend's stick rules (StickRules): `stick match` and `stick on` looked up in file order
 // before balancing (the first that finds a server wins), `stick store-request` and `stick on`
-// stored once the server is connected, `stick store-response` on the response head. Only the
-// first store rule per table stores, as in HAProxy.
+// stored once the server is connected, `stick store-response` on the response head. A rule
+// with `if`/`unless` applies only when its condition holds; the first applying store rule per
+// table stores, as in HAProxy.
 //
 // With a shared table, a new client's first request claims its entry before connecting
 // (first writer wins), so two instances that see it at the same moment send it to one
@@ -11,8 +12,10 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from '../backend/backend.js';
 import type { Server } from '../backend/server.js';
+import type { Condition } from '../acl/condition.js';
 import type { StickRuleKind } from '../config/types.js';
 import type { MessageHead } from '../http/message-head.js';
+import { HttpMessage } from '../rules/http-message.js';
 import { fetchSample, type SampleFetch } from './sample-fetch.js';
 import type { StickRequestContext, StickRules } from './stick-rules.js';
 import type { StickTable } from './stick-table.js';
@@ -21,6 +24,7 @@ export interface StickRule {
   kind: StickRuleKind;
   fetch: SampleFetch;
   table: StickTable;
+  cond?: Condition;
 }
 
 export class StickRuleSet implements StickRules {
@@ -38,7 +42,8 @@ export class StickRuleSet implements StickRules {
       .filter((r) => r.kind === 'on' || r.kind === 'match')
       .map((r) => ({
         ...r,
-        claimable: this.#requestStores.some((s) => s.table === r.table && s.fetch.text === r.fetch.text),
+        // a claim stores: only when the store rule would store this key too (`stick on` shares its condition)
+        claimable: this.#requestStores.some((s) => s.table === r.table && s.fetch.text === r.fetch.text && (!s.cond || s.cond === r.cond)),
       }));
   }
 
@@ -47,11 +52,23 @@ export class StickRuleSet implements StickRules {
   }
 
   storeRequest(ctx: StickRequestContext, server: Server): void {
-    for (const rule of this.#requestStores) this.#store(rule, ctx, undefined, server);
+    this.#storeFirst(this.#requestStores, ctx, undefined, server);
   }
 
   storeResponse(ctx: StickRequestContext, response: MessageHead, server: Server): void {
-    for (const rule of this.#responseStores) this.#store(rule, ctx, response, server);
+    // Response conditions read the response: the rules engine set it only when it had response rules.
+    if (ctx.sample && !ctx.sample.res && this.#responseStores.some((r) => r.cond)) ctx.sample.res = new HttpMessage(response);
+    this.#storeFirst(this.#responseStores, ctx, response, server);
+  }
+
+  /** HAProxy stores with the first rule per table whose condition holds (at most one store per table). */
+  #storeFirst(rules: readonly StickRule[], ctx: StickRequestContext, response: MessageHead | undefined, server: Server): void {
+    const done = rules.length > 1 ? new Set<StickTable>() : undefined;
+    for (const rule of rules) {
+      if (done?.has(rule.table) || !applies(rule, ctx)) continue;
+      done?.add(rule.table);
+      this.#store(rule, ctx, response, server);
+    }
   }
 
   #store(rule: StickRule, ctx: StickRequestContext, response: MessageHead | undefined, server: Server): void {
@@ -62,6 +79,7 @@ export class StickRuleSet implements StickRules {
   #matchFrom(i: number, ctx: StickRequestContext, done: (server: Server | undefined) => void): void {
     for (; i < this.#matches.length; i++) {
       const rule = this.#matches[i]!;
+      if (!applies(rule, ctx)) continue;
       const key = rule.table.key(fetchSample(rule.fetch, { src: ctx.src, request: ctx.request }));
       if (key === undefined) continue;
       const store = rule.table.store;
@@ -116,7 +134,17 @@ export class StickRuleSet implements StickRules {
   }
 }
 
+function applies(rule: StickRule, ctx: StickRequestContext): boolean {
+  if (!rule.cond) return true;
+  return ctx.sample !== undefined && rule.cond.test(ctx.sample);
+}
+
+/** Store rules that can ever store: none after an unconditional one for the same table. */
 function firstPerTable(rules: StickRule[]): StickRule[] {
-  const seen = new Set<StickTable>();
-  return rules.filter((r) => !seen.has(r.table) && (seen.add(r.table), true));
+  const closed = new Set<StickTable>();
+  return rules.filter((r) => {
+    if (closed.has(r.table)) return false;
+    if (!r.cond) closed.add(r.table);
+    return true;
+  });
 }

@@ -2,6 +2,7 @@
 // `stick store-response`). Sessions call it at HAProxy's points: match before balancing
 // (after cookie persistence, which wins), store-request once a server is known, store-response
 // on the response head. A shared table may answer a match asynchronously, within its budget.
+import type { SampleContext } from '../acl/sample.js';
 import type { Server } from '../backend/server.js';
 import type { MessageHead } from '../http/message-head.js';
 
@@ -10,6 +11,8 @@ export interface StickRequestContext {
   src: string;
   /** the request head, in HTTP mode */
   request?: MessageHead;
+  /** what `if`/`unless` conditions read (HTTP mode, from the rules engine); a rule with a condition and no sample context does not apply */
+  sample?: SampleContext;
 }
 
 export interface StickRules {

@@ -51,7 +51,7 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
   for (const p of config.proxies) {
     const backend = backends.get(p.name);
     if (!backend || !p.stickRules?.length) continue;
-    const rules = p.stickRules.map((r) => ({ kind: r.kind, fetch: r.fetch, table: tables.get(r.table?.name ?? p.name)! }));
+    const rules = p.stickRules.map((r) => ({ kind: r.kind, fetch: r.fetch, table: tables.get(r.table?.name ?? p.name)!, ...(r.cond ? { cond: r.cond } : {}) }));
     backend.stick = new StickRuleSet(backend, rules);
   }
   return {

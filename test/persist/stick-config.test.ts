@@ -23,6 +23,18 @@ function fails(t: Test, text: string, code: string, line: number, keyword: strin
 
 const backend = (lines: string, mode = 'http') => `backend app\n    mode ${mode}\n${lines}\n    server s1 127.0.0.1:8080\n`;
 
+t.test('stick rules take if/unless conditions: named ACLs of the proxy and anonymous ones', async (t) => {
+  const c = ok(backend(`    acl api path_beg /api
+    stick-table type string len 64 size 10
+    stick match req.cook(A) if { req.hdr(x-sticky) -m found }
+    stick on req.cook(B) table app unless api
+    stick store-response res.cook(A) if { res.hdr(x-store) -m found } || api`));
+  const rules = c.proxies[0]!.stickRules!;
+  t.equal(rules.length, 3);
+  t.ok(rules.every((r) => r.cond), 'each rule has its compiled condition');
+  t.equal(rules[1]!.table?.name, 'app');
+});
+
 t.test('the issue example parses into the model', async (t) => {
   const c = ok(`redis shared
     server 127.0.0.1:6379
@@ -80,7 +92,12 @@ t.test('mistakes name file, line and keyword', async (t) => {
   fails(t, backend('    stick-table type ip size 1 expire soon'), 'LIMPET_CONFIG_BAD_VALUE', 3, 'stick-table', /expire/);
   fails(t, backend('    stick-table type ip size 1\n    stick-table type ip size 2'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick-table', /already has a stick-table/);
   fails(t, backend('    stick-table type ip size 1 redis nowhere'), 'LIMPET_CONFIG_UNKNOWN_REDIS', 3, 'stick-table', /unable to find redis section 'nowhere'/);
-  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) if { src 10.0.0.1 }'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /'if' conditions .* not supported yet/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) if nosuch'), 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 4, 'stick on', /no such ACL : 'nosuch'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) if'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 4, 'stick on', /missing condition after 'if'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) if { src 10.0.0.1'), 'LIMPET_CONFIG_SYNTAX', 4, 'stick on', /missing '}'/);
+  fails(t, backend('    stick-table type string size 1\n    stick match req.cook(A) if { res.hdr(x) -m found }'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick match', /response fetch/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) extra if TRUE'), 'LIMPET_CONFIG_UNKNOWN_OPTION', 4, 'stick on', /unexpected argument 'extra'/);
+  fails(t, backend('    stick-table type ip size 1\n    stick on src if { src 10.0.0.1 }', 'tcp'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /conditions on stick rules need 'mode http'/);
   fails(t, backend('    stick-table type string size 1\n    stick match res.cook(A)'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick match', /reads the response/);
   fails(t, backend('    stick-table type string size 1\n    stick on req.cook'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /expects a name argument/);
   fails(t, backend('    stick-table type string size 1\n    stick on req.body'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /unknown fetch method 'req.body'/);
