@@ -122,6 +122,7 @@ export class HttpSession implements ServerConnectionOwner {
   #clientEnded = false;
   #stopping = false;
   #closed = false;
+  #closingSoon = false;
   #tunnel = false;
   #clientPausedForServer = false;
   #serverPausedForClient = false;
@@ -884,12 +885,15 @@ export class HttpSession implements ServerConnectionOwner {
     this.#in = EMPTY;
     this.#client.removeAllListeners('data');
     this.#resumeClient();
-    this.#client.end();
+    // A second end() (the client's FIN came after ours) would build an Error with a stack trace.
+    if (!this.#client.writableEnded) this.#client.end();
     this.#closeSoon();
   }
 
   /** Gives a half-closed client a moment to read what was sent, then frees everything. */
   #closeSoon(): void {
+    if (this.#closingSoon) return; // the client's FIN after ours comes here a second time
+    this.#closingSoon = true;
     this.#ownConn?.destroy();
     this.#ownConn = undefined;
     const t = setTimeout(() => this.#close(), 5000);
