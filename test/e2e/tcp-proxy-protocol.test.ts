@@ -230,3 +230,33 @@ listen l4
   const line = proxy.stdout().split('\n').find((l) => l.includes('l4/o1')) ?? '';
   t.match(line, /203\.0\.113\.9:4242 \[/, `the log line starts with the original client: ${line}`);
 });
+
+t.test('stick on src in TCP mode keys on the PROXY address', async (t) => {
+  const mk = (name: string) => startTcpOrigin(t, (s) => s.end(name));
+  const a = await mk('A');
+  const b = await mk('B');
+  const port = await freePort();
+  await startTcpProxy(
+    t,
+    tcpConfig(
+      port,
+      'accept-proxy',
+      `server a 127.0.0.1:${a.port}\n    server b 127.0.0.1:${b.port}`,
+      '    balance roundrobin\n    stick-table type ip size 1k expire 1m\n    stick on src',
+    ),
+    [port],
+  );
+  const ask = async (ip: string) => {
+    const c = await connectTcp(port);
+    const r = receiveAll(c, 5000, true);
+    c.write(`PROXY TCP4 ${ip} 198.51.100.1 1000 80\r\n`);
+    return (await r).data.toString();
+  };
+  const first = await ask('192.0.2.1');
+  const second = await ask('192.0.2.2');
+  t.not(second, first, 'a new client address is balanced (round robin: the other server)');
+  for (let i = 0; i < 3; i++) {
+    t.equal(await ask('192.0.2.1'), first, '192.0.2.1 sticks');
+    t.equal(await ask('192.0.2.2'), second, '192.0.2.2 sticks');
+  }
+});
