@@ -30,8 +30,8 @@ t.test('unknown keywords are errors, never ignored', async (t) => {
     "parsing [e.cfg:2] : unknown keyword 'frobnicate' in 'backend' section");
   one(t, 'global\n  daemon\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 2, 'daemon',
     "parsing [e.cfg:2] : unknown keyword 'daemon' in 'global' section");
-  one(t, 'defaults\n  option http-server-close\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 2, 'option http-server-close',
-    "parsing [e.cfg:2] : unknown keyword 'option http-server-close' in 'defaults' section");
+  one(t, 'defaults\n  option tcp-smart-accept\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 2, 'option tcp-smart-accept',
+    "parsing [e.cfg:2] : unknown keyword 'option tcp-smart-accept' in 'defaults' section");
   one(t, 'listen li\n bind :1\n  timeout foo 1s\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 3, 'timeout foo',
     "parsing [e.cfg:3] : unknown keyword 'timeout foo' in 'listen' section");
   one(t, 'frontend fe\n bind :1\n tune.bufsize 1k\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 3, 'tune.bufsize',

@@ -1,24 +1,37 @@
 import { createServer, type Server } from 'node:net';
 
-const listenOnZero = (server: Server, host: string): Promise<number> =>
+// Ports are drawn below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here),
+// not from port 0: a port the kernel hands out for listening can be taken, before the proxy
+// binds it, by an outgoing connection's local port (Redis Cluster's bus links did that).
+const LOW = 20000;
+const HIGH = 32000;
+
+const tryListen = (server: Server, host: string, port: number): Promise<boolean> =>
   new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new Error(`freePort: unexpected address ${String(address)}`));
-        return;
-      }
-      resolve(address.port);
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
+      else reject(err);
+    };
+    server.once('error', onError);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve(true);
     });
   });
+
+const listenOnZero = async (server: Server, host: string): Promise<number> => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (await tryListen(server, host, port)) return port;
+  }
+  throw new Error(`freePort: no free port between ${LOW} and ${HIGH} after 200 attempts`);
+};
 
 const closeServer = (server: Server): Promise<void> =>
   new Promise(resolve => server.close(() => resolve()));
 
 /**
- * An ephemeral port that was free on `host` a moment ago: listen on port 0, read the port
- * the kernel chose, close. Another process could take it before the caller binds it; bind
+ * A port that was free on `host` a moment ago, outside the ephemeral range: listen on it, close. Another process could take it before the caller binds it; bind
  * right after asking.
  */
 export const freePort = async (host = '127.0.0.1'): Promise<number> => {
