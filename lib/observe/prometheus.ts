@@ -1,6 +1,7 @@
 // Prometheus text exposition with the names of HAProxy's built-in exporter
 // (haproxy_process_*, haproxy_frontend_*, haproxy_backend_*, haproxy_server_*), read from the
 // same rows as the stats page, plus limpet's own (limpet_*).
+import { stickTableFamilies } from '../persist/stick-metrics.js';
 import { VERSION } from '../version.js';
 import { collectStats, type StatColumn, type StatRow, type StatsSource } from './stats-data.js';
 
@@ -107,11 +108,7 @@ export function prometheusText(src: StatsSource): string {
       }
     }
   }
-  const tables = src.stickStatus?.() ?? [];
-  family('limpet_stick_table_entries', 'gauge', 'Entries held by this instance in a stick table.', tables.map((s) => `limpet_stick_table_entries{table="${label(s.table)}"} ${s.entries}`));
-  family('limpet_stick_table_size', 'gauge', 'Configured size of a stick table.', tables.map((s) => `limpet_stick_table_size{table="${label(s.table)}"} ${s.size}`));
-  family('limpet_redis_up', 'gauge', 'Whether the Redis a shared stick table uses answers (1) or not (0).', tables.flatMap((s) =>
-    s.redis ? [`limpet_redis_up{redis="${label(s.redis.name)}",table="${label(s.table)}"} ${s.redis.up ? 1 : 0}`] : []));
+  for (const f of stickTableFamilies(src.stickStatus?.() ?? [])) family(f.name, f.kind, f.help, f.samples);
   family('limpet_build_info', 'gauge', 'limpet version.', [`limpet_build_info{version="${label(VERSION)}"} 1`]);
   family('limpet_uptime_seconds', 'gauge', 'Seconds since limpet started.', [`limpet_uptime_seconds ${Math.floor((Date.now() - src.startedAt) / 1000)}`]);
   return out.join('\n') + '\n';

@@ -2,6 +2,7 @@
 // exposition at `;prometheus` (and `/metrics`), behind `stats auth` Basic credentials.
 import os from 'node:os';
 import type { StatsConfig } from '../config/types.js';
+import { stickTablesHtml } from '../persist/stick-metrics.js';
 import { VERSION } from '../version.js';
 import { prometheusText } from './prometheus.js';
 import { collectStats, statsCsv, statsJson, type StatRow, type StatsSource } from './stats-data.js';
@@ -128,6 +129,6 @@ tr.up,tr.no-check,tr.open{background:#c0ffc0}tr.down{background:#ff9090}tr.maint
 <h2>Statistics Report for pid ${process.pid}</h2>
 <p id="info">pid = ${process.pid}; uptime = ${uptime}; current conns = ${src.counters.actconn}; total conns = ${src.counters.cumConns}${cfg.refresh !== undefined ? `; refresh every ${refresh ?? 0}s` : ''}</p>
 <p><a href="${esc(cfg.uri)};csv">CSV export</a> · <a href="${esc(cfg.uri)};json">JSON export</a> · <a href="${esc(cfg.uri)};prometheus">Prometheus</a></p>
-${tables}</body></html>
+${tables}${stickTablesHtml(src.stickStatus?.() ?? [])}</body></html>
 `;
 }

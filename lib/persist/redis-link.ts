@@ -74,6 +74,9 @@ export class RedisLink {
   #reported: 'up' | 'down' | undefined;
   #listeners = new Map<string, RedisLinkListener>();
   #closed = false;
+  #roundTrips = 0;
+  #roundTripMs = 0;
+  #recentMs = 0;
 
   constructor(config: RedisConfig, log: Logger) {
     this.name = config.name;
@@ -106,6 +109,19 @@ export class RedisLink {
   /** Redis answers commands now. */
   get up(): boolean {
     return this.#up;
+  }
+
+  /** A lookup or claim answered after `ms` (what a new client waits for). */
+  roundTrip(ms: number): void {
+    this.#roundTrips++;
+    this.#roundTripMs += ms;
+    // recent mean for the stats page: each answer weighs 1/16
+    this.#recentMs = this.#roundTrips === 1 ? ms : this.#recentMs + (ms - this.#recentMs) / 16;
+  }
+
+  /** lookups and claims answered, their total time (ms) and a recent mean (ms) */
+  get roundTrips(): { count: number; totalMs: number; recentMs: number } {
+    return { count: this.#roundTrips, totalMs: this.#roundTripMs, recentMs: this.#recentMs };
   }
 
   get client(): Client {

@@ -8,13 +8,14 @@
 import type { Logger } from '../observe/logger.js';
 import type { RedisLink, RedisLinkListener } from './redis-link.js';
 import { StickMemoryStore, type MemoryStoreOptions, type StickEntry } from './stick-memory-store.js';
-import type { StickStore } from './stick-store.js';
+import { newStickCounters, type StickStore } from './stick-store.js';
 
 // How many write-backs are in flight at once after a reconnection.
 const RESYNC_BATCH = 256;
 
 export class RedisStickStore implements StickStore, RedisLinkListener {
   readonly shared = true;
+  readonly counters = newStickCounters();
   readonly table: string;
   readonly #link: RedisLink;
   readonly #local: StickMemoryStore;
@@ -46,14 +47,20 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
     const e = this.#local.get(key);
     if (e) {
       this.#hit(key, e);
+      this.counters.localHits++;
       return done(e.server);
     }
-    if (!this.#link.up) return done(undefined);
-    const answer = once(done, this.#link.timeout);
+    if (!this.#link.up) {
+      this.counters.misses++;
+      return done(undefined);
+    }
+    const answer = once(done, this.#link.timeout, () => this.counters.timeouts++);
+    const started = performance.now();
     this.#link.client.limpetLookup(this.#link.key(this.table, key), this.#ttl).then(
       (server) => {
+        this.#link.roundTrip(performance.now() - started);
         if (server !== null) this.#local.set(key, server);
-        answer(server ?? undefined);
+        if (answer(server ?? undefined)) this.counters[server === null ? 'misses' : 'redisHits']++;
       },
       () => answer(undefined),
     );
@@ -63,12 +70,24 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
     const e = this.#local.get(key);
     if (e) {
       this.#hit(key, e);
+      this.counters.localHits++;
       return done(e.server);
     }
     const server = this.#link.up ? candidate() : undefined;
-    if (server === undefined) return done(undefined);
-    const answer = once(done, this.#link.timeout);
-    this.#claim(key, server).then(answer, () => answer(undefined));
+    if (server === undefined) {
+      this.counters.misses++;
+      return done(undefined);
+    }
+    const answer = once(done, this.#link.timeout, () => this.counters.timeouts++);
+    const started = performance.now();
+    this.#claimed(key, server).then(
+      ({ winner, existed }) => {
+        this.#link.roundTrip(performance.now() - started);
+        // existed: another instance wrote it first (possibly naming the same server)
+        if (answer(winner)) this.counters[existed ? 'redisHits' : 'misses']++;
+      },
+      () => answer(undefined),
+    );
   }
 
   store(key: string, serverKey: string): void {
@@ -132,6 +151,11 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
 
   /** Claims in Redis and adopts the winner locally; resolves with the winner. */
   async #claim(key: string, server: string): Promise<string> {
+    return (await this.#claimed(key, server)).winner;
+  }
+
+  /** #claim, also saying whether Redis already had an entry. */
+  async #claimed(key: string, server: string): Promise<{ winner: string; existed: boolean }> {
     const l = this.#link;
     const existing = await l.client.limpetClaim(l.key(this.table, key), server, this.#ttl, l.channel, l.message(this.table, key, server));
     const winner = existing ?? server;
@@ -143,7 +167,7 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
       e.dirty = false;
       e.pushedAt = Date.now();
     }
-    return winner;
+    return { winner, existed: existing !== null };
   }
 
   async #put(key: string, server: string): Promise<void> {
@@ -176,17 +200,22 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
   }
 }
 
-/** `done` exactly once: with the answer, or with undefined when the budget runs out first. */
-function once(done: (v: string | undefined) => void, budget: number): (v: string | undefined) => void {
+/**
+ * `done` exactly once: with the answer, or with undefined when the budget runs out first
+ * (then `late` is called). The returned function says whether it was in time.
+ */
+function once(done: (v: string | undefined) => void, budget: number, late: () => void): (v: string | undefined) => boolean {
   let called = false;
   const timer = setTimeout(() => {
     called = true;
+    late();
     done(undefined);
   }, budget);
   return (v) => {
-    if (called) return;
+    if (called) return false;
     called = true;
     clearTimeout(timer);
     done(v);
+    return true;
   };
 }

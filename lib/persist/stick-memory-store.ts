@@ -2,7 +2,7 @@
 // is the LRU order (a touched entry is re-inserted at the end), and since every entry of a
 // table lives `expire` after its last touch, the oldest entries are also the first to expire:
 // purging walks from the front and stops at the first live entry.
-import type { StickStore } from './stick-store.js';
+import { newStickCounters, type StickStore } from './stick-store.js';
 
 export interface StickEntry {
   server: string;
@@ -26,6 +26,7 @@ export interface MemoryStoreOptions {
 export class StickMemoryStore implements StickStore {
   readonly shared = false;
   readonly degraded = false;
+  readonly counters = newStickCounters();
   readonly #entries = new Map<string, StickEntry>();
   readonly #size: number;
   readonly #expire: number | undefined;
@@ -105,7 +106,12 @@ export class StickMemoryStore implements StickStore {
 
   match(key: string, done: (serverKey: string | undefined) => void): void {
     const e = this.get(key);
-    if (e) this.touch(key, e);
+    if (e) {
+      this.touch(key, e);
+      this.counters.localHits++;
+    } else {
+      this.counters.misses++;
+    }
     done(e?.server);
   }
 
@@ -113,8 +119,10 @@ export class StickMemoryStore implements StickStore {
     const e = this.get(key);
     if (e) {
       this.touch(key, e);
+      this.counters.localHits++;
       return done(e.server);
     }
+    this.counters.misses++;
     const server = candidate();
     done(server === undefined ? undefined : this.set(key, server)?.server);
   }

@@ -7,6 +7,7 @@ import { RedisLink } from './redis-link.js';
 import { RedisStickStore } from './redis-stick-store.js';
 import { StickMemoryStore } from './stick-memory-store.js';
 import { StickRuleSet } from './stick-rule-set.js';
+import type { StickCounters } from './stick-store.js';
 import { StickTable } from './stick-table.js';
 
 /** One table's state, for the stats page and metrics. */
@@ -15,8 +16,13 @@ export interface StickTableStatus {
   /** entries held by this instance (its local copy, for a shared table) */
   entries: number;
   size: number;
-  /** the redis section the table is shared through, and whether Redis answers now */
-  redis?: { name: string; up: boolean };
+  /** lookups since start: found locally, found in Redis, placed anew, Redis too slow */
+  counters: StickCounters;
+  /**
+   * The redis section the table is shared through, whether Redis answers now, and the round
+   * trips of lookups and claims (per section: tables sharing it show the same numbers).
+   */
+  redis?: { name: string; up: boolean; roundTrips: number; roundTripMs: number; recentRoundTripMs: number };
 }
 
 export interface StickRuntime {
@@ -62,7 +68,14 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
         const store = t.store;
         const entries = store instanceof RedisStickStore ? store.localCount : (store as StickMemoryStore).count;
         const link = t.config.redis ? links.get(t.config.redis.name) : undefined;
-        return { table: t.name, entries, size: t.config.size, ...(link ? { redis: { name: link.name, up: link.up } } : {}) };
+        const rt = link?.roundTrips;
+        return {
+          table: t.name,
+          entries,
+          size: t.config.size,
+          counters: { ...store.counters },
+          ...(link && rt ? { redis: { name: link.name, up: link.up, roundTrips: rt.count, roundTripMs: rt.totalMs, recentRoundTripMs: rt.recentMs } } : {}),
+        };
       });
     },
     close() {

@@ -2,6 +2,22 @@
 // addr`; never its position). Two implementations: memory only, and Redis shared between
 // instances with a local cache. Answers may come asynchronously, within the store's budget.
 
+/** What lookups found, since start (for metrics and the stats page). */
+export interface StickCounters {
+  /** answered by this instance's memory */
+  localHits: number;
+  /** a shared table's key found in Redis (another instance wrote it) */
+  redisHits: number;
+  /** a key known nowhere: the balancer placed it */
+  misses: number;
+  /** a shared table's lookup Redis did not answer within the section's timeout */
+  timeouts: number;
+}
+
+export function newStickCounters(): StickCounters {
+  return { localHits: 0, redisHits: 0, misses: 0, timeouts: 0 };
+}
+
 export interface StickStore {
   /** `stick match`: the entry's server key (refreshing its expiry), or undefined. */
   match(key: string, done: (serverKey: string | undefined) => void): void;
@@ -17,5 +33,6 @@ export interface StickStore {
   readonly shared: boolean;
   /** The shared store is unreachable: new keys must be balanced deterministically. */
   readonly degraded: boolean;
+  readonly counters: StickCounters;
   close(): void;
 }
