@@ -21,7 +21,7 @@ export interface RedisLinkListener {
   readonly table: string;
   /** another instance wrote an entry */
   remote(key: string, serverKey: string): void;
-  /** Redis became reachable again: write back and resync */
+  /** Redis became reachable (the first time, or again): write back and resync */
   reconnected(): void;
 }
 
@@ -153,9 +153,10 @@ export class RedisLink {
       return;
     }
     this.#up = up;
-    const wasDown = this.#reported === 'down';
     this.#report(up ? 'up' : 'down', up ? 'connected' : 'connection lost');
-    if (up && wasDown) for (const l of this.#listeners.values()) l.reconnected();
+    // Every time, the first included: clients that came before the first connection was ready
+    // were placed (and remembered) as during an outage, and the other instances must learn them.
+    if (up) for (const l of this.#listeners.values()) l.reconnected();
   }
 
   #report(state: 'up' | 'down', why: string): void {

@@ -16,6 +16,15 @@ const samples = (text: string) =>
     return [l.slice(0, i), Number(l.slice(i + 1))] as const;
   }));
 
+/** Until the instance's Redis link is ready (a client before that is placed by hashing, without Redis). */
+async function redisReady(statsPort: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (samples((await get(statsPort, '/;prometheus')).body).get('limpet_redis_up{redis="shared",table="app"}') === 1) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the Redis link never became ready');
+}
+
 t.test('stick table hits, misses and Redis round trips are exported', async (t) => {
   const redis = await requireRedis(t);
   if (!redis) return;
@@ -47,6 +56,7 @@ listen stats
     stats uri /
 `;
   await startProxy(t, config(aWeb!, aMem!, aStats!), { waitPorts: [aWeb!, aMem!, aStats!] });
+  await redisReady(aStats!);
 
   const served: string[] = [];
   for (let i = 0; i < 4; i++) served.push((await get(aWeb!, '/')).body);
@@ -73,6 +83,7 @@ listen stats
 
   // B starts after A wrote the entry, so only Redis can tell it where the client goes.
   await startProxy(t, config(bWeb!, bMem!, bStats!), { waitPorts: [bWeb!, bMem!, bStats!] });
+  await redisReady(bStats!);
   t.equal((await get(bWeb!, '/')).body, served[0], 'instance B sends the client to the same server');
   const b = samples((await get(bStats!, '/;prometheus')).body);
   t.equal(b.get('limpet_stick_table_hits_total{table="app",source="redis"}'), 1, 'B found the entry in Redis');
