@@ -20,6 +20,7 @@ import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
 import type { HttpRules, RuleTransaction } from '../rules/http-rules.js';
+import { socketAddresses, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import { findHeadEnd, HttpParseError, MessageParser, type ParsedHead } from './parser.js';
 
 export interface HttpFrontend {
@@ -129,16 +130,22 @@ export class HttpSession implements ServerConnectionOwner {
   /** `http-reuse never`: this client's idle server connection, kept for it alone */
   #ownConn: ServerConnection | undefined;
   readonly remoteAddress: string;
+  /** client and frontend addresses for a server's send-proxy header (read once, when first needed) */
+  #addresses: ProxiedAddresses | undefined;
   #traffic: HttpTracker | undefined;
 
-  /** `opts.remoteAddress`: the client's address when a PROXY header gave it (accept-proxy) */
-  constructor(client: net.Socket, fe: HttpFrontend, opts: { remoteAddress?: string | undefined } = {}) {
+  /**
+   * `opts.remoteAddress`: the client's address when a PROXY header gave it (accept-proxy);
+   * `opts.addresses`: all the addresses that header gave.
+   */
+  constructor(client: net.Socket, fe: HttpFrontend, opts: { remoteAddress?: string | undefined; addresses?: ProxiedAddresses | undefined } = {}) {
     this.#client = client;
     this.#fe = fe;
     this.#traffic = fe.traffic?.http(client);
     this.#reqParser = new MessageParser('request');
     this.#resParser = new MessageParser('response');
     this.remoteAddress = opts.remoteAddress ?? client.remoteAddress ?? '';
+    this.#addresses = opts.addresses;
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.#onClientData(chunk));
     client.on('end', () => this.#onClientEnd());
@@ -320,21 +327,27 @@ export class HttpSession implements ServerConnectionOwner {
   #reuseFor(tx: Transaction, allowed: boolean): Pick<DispatchOptions, 'reuse' | 'own'> {
     if (!allowed || tx.serverClose) return { reuse: 'none' };
     const first = this.#requests === 1;
+    // The connection held for this client alone (`http-reuse never`, or one whose send-proxy
+    // header names this client) is offered first whatever the mode.
+    const own = this.#ownConn;
+    this.#ownConn = undefined;
     switch (tx.backend.config.httpReuse ?? 'safe') {
-      case 'never': {
-        const own = this.#ownConn;
-        this.#ownConn = undefined;
+      case 'never':
         return own ? { reuse: 'none', own } : { reuse: 'none' };
-      }
       case 'safe':
         // A first request goes on a fresh connection, so a server closing an idle one can
         // only ever hurt a request that the client knows it may retry.
-        return { reuse: first ? 'none' : 'any' };
+        return own ? { reuse: first ? 'none' : 'any', own } : { reuse: first ? 'none' : 'any' };
       case 'aggressive':
-        return { reuse: first ? 'proven' : 'any' };
+        return own ? { reuse: first ? 'proven' : 'any', own } : { reuse: first ? 'proven' : 'any' };
       case 'always':
-        return { reuse: 'any' };
+        return own ? { reuse: 'any', own } : { reuse: 'any' };
     }
+  }
+
+  /** What a send-proxy header says of this client: the PROXY-resolved client and frontend addresses. */
+  #clientAddresses(): ProxiedAddresses | undefined {
+    return (this.#addresses ??= socketAddresses(this.#client));
   }
 
   #dispatch(tx: Transaction, reuseAllowed: boolean): void {
@@ -346,6 +359,7 @@ export class HttpSession implements ServerConnectionOwner {
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
+        clientAddresses: this.#clientAddresses(),
         ...this.#reuseFor(tx, reuseAllowed),
       },
       {
@@ -700,7 +714,8 @@ export class HttpSession implements ServerConnectionOwner {
       // HAProxy purges idle server connections after pool-purge-delay (5 s), whatever timeout server says.
       const idleTimeout = Math.min(POOL_PURGE_DELAY, tx.backend.timeouts.server ?? POOL_PURGE_DELAY);
       if (!reusable) conn.destroy();
-      else if ((tx.backend.config.httpReuse ?? 'safe') === 'never') {
+      // A send-proxy connection is private (HAProxy never shares one whose header names another client).
+      else if ((tx.backend.config.httpReuse ?? 'safe') === 'never' || conn.server.config.sendProxy) {
         this.#ownConn?.destroy();
         this.#ownConn = conn;
         conn.hold(idleTimeout);

@@ -170,7 +170,7 @@ export class ProxyRuntime {
           : undefined,
       };
       make = (socket, addresses) => {
-        const session = new HttpSession(socket, fe, { remoteAddress: addresses?.srcAddress });
+        const session = new HttpSession(socket, fe, { remoteAddress: addresses?.srcAddress, addresses });
         // accept-proxy hands the socket over paused; adding a 'data' listener does not resume it.
         socket.resume();
         return session;
