@@ -1,12 +1,15 @@
 // `if` / `unless` on stick rules, through the built CLI on real sockets: a match rule that
 // applies only when a request header is present, a store rule skipped by `unless` a named
 // ACL, a store-response rule whose condition reads the response, and the same with a
-// frontend that switches to the backend (the condition is evaluated for the backend's rules).
+// frontend that switches to the backend (the condition is evaluated for the backend's rules);
+// and a conditional `stick on` over a table shared through a real redis-server.
 import t from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { requireRedis } from '../helpers/redis-server.js';
+import { redisCommand } from '../helpers/resp.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 
 // Each origin answers its name; `/keep/TOKEN` and `/drop/TOKEN` hand out session TOKEN, and
@@ -102,4 +105,39 @@ ${servers}
     t.equal(new Set(api).size, 3, `/api requests neither match nor store: ${api}`);
     t.equal(await serve(fePort!, '/', { 'x-user': 'erin' }), first, 'the /api requests did not move the entry');
   });
+});
+
+t.test('a conditional stick on with a table shared through Redis claims only when the condition holds', async (t) => {
+  const redis = await requireRedis(t);
+  if (!redis) return;
+  const origins = [await origin('s1', t), await origin('s2', t)];
+  const [web, stats] = await freePorts(2);
+  const prefix = `limpet-cond-${process.pid}`;
+  await startProxy(t, `
+redis shared
+    server 127.0.0.1:${redis.port}
+    prefix ${prefix}
+    timeout 500ms
+defaults
+    mode http
+    timeout connect 500ms
+    timeout client 5s
+    timeout server 5s
+listen app
+    bind 127.0.0.1:${web}
+    stick-table type string len 32 size 100 expire 1m redis shared
+    stick on req.hdr(x-user) if { req.hdr(x-sticky) -m found }
+${origins.map((o) => `    server ${o.name} 127.0.0.1:${o.port}`).join('\n')}
+listen stats
+    bind 127.0.0.1:${stats}
+    stats uri /
+`, { waitPorts: [web!, stats!] });
+  // a request before the link is ready would be placed by hashing: wait for it
+  for (let i = 0; i < 100 && !/limpet_redis_up\{[^}]*\} 1/.test((await get(stats!, '/;prometheus')).body); i++) await new Promise((r) => setTimeout(r, 50));
+  const plain = await get(web!, '/', { 'x-user': 'frank' });
+  t.equal(plain.status, 200);
+  t.equal(await redisCommand(redis.port, ['GET', `${prefix}:app:frank`]), null, 'no entry for a request without x-sticky');
+  const sticky = await get(web!, '/', { 'x-user': 'grace', 'x-sticky': '1' });
+  t.equal(await redisCommand(redis.port, ['GET', `${prefix}:app:grace`]), sticky.body, `grace -> ${sticky.body} claimed in Redis`);
+  for (let i = 0; i < 3; i++) t.equal((await get(web!, '/', { 'x-user': 'grace', 'x-sticky': '1' })).body, sticky.body, 'grace sticks');
 });
