@@ -119,6 +119,12 @@ export class TrafficLog {
     // HAProxy logs errors at 'err' only with `option log-separate-errors`; everything is 'info'.
     for (const s of this.#sinks) s.send('info', line);
   }
+
+  /** A connection error line (no session, so no record and no counters); `empty`: nothing was received. */
+  connectionError(line: string, empty: boolean): void {
+    if (empty && this.#dontlognull) return;
+    for (const s of this.#sinks) s.send('info', line);
+  }
 }
 
 /** Sends one of limpet's own event lines (server up/down, health checks) to a proxy's targets. */

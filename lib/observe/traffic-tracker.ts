@@ -6,6 +6,7 @@ import type net from 'node:net';
 import type { Server } from '../backend/server.js';
 import type { CounterRegistry } from './counters.js';
 import type { TrafficLog } from './traffic-log.js';
+import { logDate } from './log-format.js';
 import { emptyRecord, type TrafficRecord } from './traffic-record.js';
 
 /** What the runtime gives a frontend: one tracker per client connection. */
@@ -13,12 +14,30 @@ export interface TrafficHooks {
   http(client: net.Socket): HttpTracker;
   /** `original`: the addresses a PROXY header gave (accept-proxy), logged instead of the socket's */
   tcp(client: net.Socket, original?: OriginalAddresses): TcpTracker;
+  /**
+   * A connection that failed before any session existed (a bad PROXY header): HAProxy's
+   * connection error line, `client:port [accept date] frontend/bind: message`.
+   */
+  connectionError(e: ConnectionError): void;
+}
+
+export interface ConnectionError {
+  srcAddress: string;
+  srcPort: number;
+  acceptedAt: number;
+  /** the bind line's name: its 1-based position in the section, as HAProxy numbers listeners */
+  bind: string;
+  message: string;
+  /** nothing was received: `option dontlognull` drops the line */
+  empty: boolean;
 }
 
 export function createTrafficHooks(frontend: string, log: TrafficLog, counters: CounterRegistry): TrafficHooks {
   return {
     http: (client) => new HttpTracker(frontend, client, log, counters),
     tcp: (client, original) => new TcpTracker(frontend, client, log, counters, original),
+    connectionError: (e) =>
+      log.connectionError(`${stripV4Mapped(e.srcAddress)}:${e.srcPort} [${logDate(e.acceptedAt)}] ${frontend}/${e.bind}: ${e.message}`, e.empty),
   };
 }
 

@@ -184,8 +184,9 @@ export class ProxyRuntime {
         socket,
         p.timeouts.client,
         ({ addresses }) => void this.#sessions.add(make(socket, addresses)),
-        (reason) => {
-          this.#log.debug(`${p.name}: ${socket.remoteAddress ?? '?'}: ${reason}`);
+        (refusal) => {
+          this.#log.debug(`${p.name}: ${refusal.srcAddress || '?'}: ${refusal.detail}`);
+          this.observer.hooks(p).connectionError({ ...refusal, bind: String(p.binds.indexOf(bind) + 1) });
           this.#release(slots);
         },
       );

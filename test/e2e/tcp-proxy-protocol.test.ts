@@ -260,3 +260,68 @@ t.test('stick on src in TCP mode keys on the PROXY address', async (t) => {
     t.equal(await ask('192.0.2.2'), second, '192.0.2.2 sticks');
   }
 });
+
+t.test("a connection refused for its PROXY header gets HAProxy's connection error line; dontlognull drops the empty ones", async (t) => {
+  const { origin } = await recordingOrigin(t);
+  const [p1, p2, p3] = await freePorts(3);
+  const proxy = await startTcpProxy(
+    t,
+    `
+defaults
+    log stdout format raw local0
+    timeout connect 500ms
+    timeout client 2s
+    timeout server 5s
+listen l4
+    mode tcp
+    bind 127.0.0.1:${p3}
+    bind 127.0.0.1:${p1} accept-proxy
+    option tcplog
+    server o1 127.0.0.1:${origin.port}
+listen quiet
+    mode tcp
+    bind 127.0.0.1:${p2} accept-proxy
+    option tcplog
+    option dontlognull
+    server o1 127.0.0.1:${origin.port}
+`,
+    [p1!, p2!, p3!],
+  );
+  /** Connects, sends `bytes` (then FIN), waits for the close; returns the client's port. */
+  const refused = async (port: number, bytes: string): Promise<number> => {
+    const c = await connectTcp(port);
+    const localPort = c.localPort!;
+    const r = receiveAll(c, 5000, true);
+    if (bytes) c.write(bytes);
+    if (!bytes || bytes.startsWith('PROXY TCP4 1.2')) c.end();
+    const got = await r;
+    t.equal(got.data.length, 0, `nothing answered to ${JSON.stringify(bytes)}`);
+    return localPort;
+  };
+  const cases: [string, string][] = [
+    ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'Received something which does not look like a PROXY protocol header.'],
+    ['PROXY TCP4 203.0.113.9 198.51.100.1 4242\r\nhello', 'Received an invalid PROXY protocol header.'],
+    ['PROXY UDP4 203.0.113.9 198.51.100.1 4242 80\r\n', 'Received an unhandled protocol in the PROXY protocol header.'],
+    ['PROXY TCP4 1.2', 'Truncated PROXY protocol header received.'],
+    ['', 'Connection closed while waiting for PROXY protocol header.'],
+  ];
+  const expected: RegExp[] = [];
+  for (const [bytes, message] of cases) {
+    const port = await refused(p1!, bytes);
+    const esc = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // The accept-proxy bind is the section's second bind line: HAProxy names it l4/2.
+    expected.push(new RegExp(`^127\\.0\\.0\\.1:${port} \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] l4/2: ${esc}$`));
+  }
+  // With dontlognull, a connection that sent nothing is not logged; a bad header still is.
+  const silentPort = await refused(p2!, '');
+  const badPort = await refused(p2!, 'HELLO\r\n');
+  const lines = () => proxy.stdout().split('\n').filter((l) => l.length > 0);
+  for (let i = 0; i < 100 && lines().length < cases.length + 1; i++) await sleep(20);
+  await sleep(100);
+  const out = lines();
+  for (const re of expected) t.ok(out.some((l) => re.test(l)), `a line matches ${re}`, { out });
+  t.ok(out.some((l) => l.startsWith(`127.0.0.1:${badPort} `) && l.endsWith('quiet/1: Received something which does not look like a PROXY protocol header.')), 'quiet logs the bad header', { out });
+  t.notOk(out.some((l) => l.startsWith(`127.0.0.1:${silentPort} `)), 'quiet does not log the empty connection', { out });
+  t.equal(out.length, cases.length + 1, 'one line per refused connection, no tcplog line', { out });
+  t.equal(origin.accepted, 0, 'no server connection was opened');
+});
