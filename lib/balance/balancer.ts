@@ -13,6 +13,8 @@ export interface PickContext {
   rdpCookie?: (name: string) => string | undefined;
   /** header lookup (HTTP), lower-case name */
   header?: (name: string) => string | undefined;
+  /** the first bytes of a POST body (`url_param ... check_post`), once the session has them */
+  body?: Buffer;
 }
 
 export interface Balancer {

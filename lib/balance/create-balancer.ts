@@ -26,9 +26,6 @@ export interface BalancerSetup {
 
 /** Why limpet cannot run this `balance` line, or undefined when it can. */
 export function unsupportedBalance(cfg: BalanceConfig): string | undefined {
-  if (cfg.algorithm === 'url_param' && cfg.args.includes('check_post')) {
-    return "'url_param ... check_post' (hashing a form body) is not supported by limpet yet";
-  }
   if (cfg.algorithm === 'hash') {
     try {
       parseSample(cfg.args.join(' '));

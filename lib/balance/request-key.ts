@@ -1,10 +1,16 @@
 // What a hash balancer hashes, taken from the request as HAProxy's backend.c takes it:
-// `source` (the client address), `uri`, `url_param`, `hdr`, `rdp-cookie` and `hash <expr>`.
+// `source` (the client address), `uri`, `url_param`, `hdr`, `rdp-cookie` and `hash <expr>`
+// (with the ACL engine's converters).
 // Each extractor returns the 32-bit hash, or undefined when the request has no such key (the
 // balancer then falls back to round robin, as HAProxy does).
 import { isIP } from 'node:net';
 import type { PickContext } from './balancer.js';
 import { fullHash, genHash, type HashFunction } from './hash-functions.js';
+import { splitCalls, type Call } from '../acl/call-syntax.js';
+import { ConverterError, CONVERTERS, type Converter } from '../acl/converters.js';
+import type { Sample } from '../acl/sample.js';
+import { ConfigError } from '../config/config-error.js';
+import { bodyParam } from './post-body.js';
 
 export interface HashSettings {
   fn: HashFunction;
@@ -28,7 +34,15 @@ export function requestKeyHasher(algorithm: string, args: readonly string[], h: 
     }
     case 'url_param': {
       const name = args[0]!;
-      return (ctx) => (ctx.uri === undefined ? undefined : hash(urlParam(ctx.uri, name)));
+      const checkPost = args.includes('check_post');
+      return (ctx) => {
+        if (ctx.uri === undefined) return undefined;
+        const inQuery = urlParam(ctx.uri, name);
+        if (inQuery !== undefined) return hash(inQuery);
+        // check_post: a POST without the parameter in its query string is looked up in its body
+        if (checkPost && ctx.method === 'POST' && ctx.body) return hash(bodyParam(ctx.body, name));
+        return undefined;
+      };
     }
     case 'hdr': {
       const name = args[0]!.toLowerCase();
@@ -173,13 +187,63 @@ export const SUPPORTED_SAMPLES = 'src, path, url, req.hdr(NAME), hdr(NAME), req.
 
 type Fetch = (ctx: PickContext) => string | Uint8Array | undefined;
 
-/** Parses a sample expression; throws with the list of supported fetches when unknown. */
+/**
+ * Parses a sample expression, `fetch(args),converter(args),...` in the ACL engine's syntax;
+ * the converters are the ACL engine's (lib/acl/converters.ts). Throws, naming what limpet
+ * supports, on an unknown fetch or converter.
+ */
 export function parseSample(expr: string): Fetch {
-  const m = /^([a-z_.]+)(?:\(([^)]*)\))?$/.exec(expr.trim());
-  const name = m?.[1];
-  const arg = m?.[2]?.split(',').map((s) => s.trim());
+  let calls: Call[];
+  try {
+    calls = splitCalls(expr.trim(), { file: '', line: 0 }, 'balance');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(err.detail.replace(/^'balance' : /, ''));
+    throw err;
+  }
+  const [first, ...rest] = calls;
+  if (rest.length === 0) return fetchOf(first!.name, first!.args, expr);
+  const source: (ctx: PickContext) => Sample | undefined =
+    first!.name === 'src' ? (ctx) => addressText(ctx.clientAddress) : (fetchOf(first!.name, first!.args, expr) as (ctx: PickContext) => string | undefined);
+  const convs = rest.map((c): Converter => {
+    const def = CONVERTERS.get(c.name);
+    if (!def) throw new Error(`unsupported converter '${c.name}' in '${expr}' (limpet supports ${[...CONVERTERS.keys()].join(', ')})`);
+    if (c.args.length < def.minArgs || c.args.length > def.maxArgs) {
+      throw new Error(`converter '${c.name}' expects ${def.minArgs === def.maxArgs ? def.minArgs : `${def.minArgs} to ${def.maxArgs}`} argument(s) in '${expr}'`);
+    }
+    try {
+      return def.make(c.args);
+    } catch (err) {
+      if (err instanceof ConverterError) throw new Error(`converter '${c.name}': ${err.message}`);
+      throw err;
+    }
+  });
+  return (ctx) => {
+    let v = source(ctx);
+    for (const c of convs) {
+      if (v === undefined) return undefined;
+      v = c(v);
+    }
+    return v === undefined ? undefined : sampleBytes(v);
+  };
+}
+
+/** HAProxy hashes a sample cast to binary: a string as its bytes, an integer as 8 bytes, big-endian. */
+function sampleBytes(v: Sample): string | Uint8Array {
+  if (typeof v === 'string') return v;
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(BigInt(typeof v === 'boolean' ? Number(v) : Math.trunc(v)));
+  return b;
+}
+
+/** The client address as a string sample (what a converter after `src` sees). */
+function addressText(address: string | undefined): string | undefined {
+  if (!address) return undefined;
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+function fetchOf(name: string, arg: readonly string[], expr: string): Fetch {
   const need = (): string => {
-    if (!arg?.[0]) throw new Error(`'${name}' needs a name argument`);
+    if (!arg[0]) throw new Error(`'${name}' needs a name argument`);
     return arg[0];
   };
   switch (name) {

@@ -49,5 +49,22 @@ t.test('extractors return undefined without a key (round robin fallback)', async
   t.equal(requestKeyHasher('hash', ['path'], sd)({ uri: '/p?q' }), sdbm(Buffer.from('/p')));
   t.equal(requestKeyHasher('hash', ['url_param(u)'], sd)({ uri: '/p?u=7' }), sdbm(Buffer.from('7')));
   t.equal(requestKeyHasher('rdp-cookie', [], sd)({ rdpCookie: (n) => (n === 'mstshash' ? 'alice' : undefined) }), sdbm(Buffer.from('alice')));
-  t.throws(() => requestKeyHasher('hash', ['src,lower'], sd), /unsupported sample expression/);
+  t.throws(() => requestKeyHasher('hash', ['base'], sd), /unsupported sample expression 'base'/);
+});
+
+t.test('balance hash EXPR takes the ACL engine converters', async (t) => {
+  const h = (expr: string) => requestKeyHasher('hash', [expr], sd);
+  const ctx = (host: string) => ({ header: (n: string) => (n === 'host' ? host : undefined) });
+  t.equal(h('req.hdr(host),lower')(ctx('WWW.Example.COM')), sdbm(Buffer.from('www.example.com')), 'lower, then hashed');
+  t.equal(h('req.hdr(host),lower,field(1,:)')(ctx('Shop.example:8080')), sdbm(Buffer.from('shop.example')), 'converters chain');
+  t.equal(h('req.hdr(host),lower')(ctx('a.example')), h('req.hdr(host),lower')(ctx('A.EXAMPLE')));
+  t.equal(h('req.hdr(host),lower')({}), undefined, 'no header: no key (round robin)');
+  t.equal(h('src,field(1,.)')({ clientAddress: '::ffff:10.1.2.3' }), sdbm(Buffer.from('10')), 'src as text after a converter');
+  const eight = Buffer.alloc(8);
+  eight.writeBigInt64BE(7n);
+  t.equal(h('req.hdr(host),length')(ctx('abcdefg')), sdbm(eight), 'an integer is hashed as 8 big-endian bytes, as HAProxy casts it');
+  t.throws(() => h('req.hdr(host),sha1'), /unsupported converter 'sha1'.*limpet supports lower/);
+  t.throws(() => h('req.hdr(host),field(1)'), /converter 'field' expects 2 to 3 argument/);
+  t.throws(() => h('req.hdr(host'), /missing '\)'/);
+  t.throws(() => h('query,lower'), /unsupported sample expression 'query,lower'/);
 });
