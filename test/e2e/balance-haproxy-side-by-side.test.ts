@@ -1,7 +1,7 @@
 // Key extraction through the real proxy, side by side with HAProxy (skipped when `haproxy` is
 // not installed): the same configuration and the same requests, sent to both, must reach the
 // same origin for `balance uri` (whole, len, depth, path-only), `url_param`, `hdr`
-// (use_domain_only), `source`, and `hash` expressions, map-based and consistent.
+// (use_domain_only), `source`, and `hash` expressions (with converters), map-based and consistent.
 import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import { freePorts } from '../helpers/free-port.js';
@@ -61,6 +61,10 @@ const cases: Array<{ balance: string; reqs: Req[] }> = [
   { balance: 'balance hash req.cook(SID)', reqs: paths.map((path, i) => ({ path, headers: { cookie: `a=b; SID=session${i * 7}` } })) },
   { balance: 'balance hash path\n    hash-type consistent crc32', reqs: paths.map((path) => ({ path })) },
   { balance: 'balance hash src', reqs: paths.map((path, i) => ({ path, from: `127.0.${i % 5}.${i + 1}` })) },
+  // converters (the ACL engine's): strings, chained, and an integer result (hashed as HAProxy casts it)
+  { balance: 'balance hash req.hdr(host),lower', reqs: paths.map((path, i) => ({ path, headers: { host: i % 2 ? `Site${i % 13}.Example.COM` : `site${i % 13}.example.com` } })) },
+  { balance: 'balance hash req.hdr(X-Tenant),field(2,-),upper\n    hash-type consistent', reqs: paths.map((path, i) => ({ path, headers: { 'x-tenant': `t-acct${i}-eu` } })) },
+  { balance: 'balance hash req.hdr(X-Tenant),length', reqs: paths.map((path, i) => ({ path, headers: { 'x-tenant': 'x'.repeat(i + 1) } })) },
 ];
 
 t.test('the same server as HAProxy for the same request', { skip: haveHaproxy() ? false : 'haproxy is not installed' }, async (t) => {
