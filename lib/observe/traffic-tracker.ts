@@ -28,7 +28,7 @@ export interface ConnectionError {
   /** the bind line's name: its 1-based position in the section, as HAProxy numbers listeners */
   bind: string;
   message: string;
-  /** nothing was received: `option dontlognull` drops the line */
+  /** `option dontlognull` drops the line (HAProxy's rule: nothing received, an abort or a timeout) */
   empty: boolean;
 }
 

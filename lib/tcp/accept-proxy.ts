@@ -16,7 +16,10 @@ export interface ProxyHeaderRefusal {
   message: string;
   /** our own, more precise reason, for debug output */
   detail: string;
-  /** closed or aborted before any byte: `option dontlognull` keeps it out of the logs */
+  /**
+   * `option dontlognull` keeps it out of the logs: as in HAProxy, a close before any byte, a
+   * connection error, and a timeout (which HAProxy has not yet named when it decides)
+   */
   empty: boolean;
   /** the connecting socket's address and port, and when it was accepted (ms epoch) */
   srcAddress: string;
@@ -80,8 +83,8 @@ export function readProxyHeader(
     buf.length === 0
       ? reject(MESSAGES.empty, 'connection closed before the PROXY header', true)
       : reject(MESSAGES.truncated, 'connection closed in the middle of the PROXY header');
-  const onError = (): void => reject(MESSAGES.abort, 'connection error before the PROXY header', buf.length === 0);
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => reject(MESSAGES.timeout, 'timeout waiting for the PROXY header'), timeoutMs);
+  const onError = (): void => reject(MESSAGES.abort, 'connection error before the PROXY header', true);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => reject(MESSAGES.timeout, 'timeout waiting for the PROXY header', true), timeoutMs);
   socket.on('data', onData);
   socket.on('end', onEnd);
   socket.on('error', onError);

@@ -305,23 +305,30 @@ listen quiet
     ['PROXY TCP4 1.2', 'Truncated PROXY protocol header received.'],
     ['', 'Connection closed while waiting for PROXY protocol header.'],
   ];
+  // Two silent connections reach timeout client (2s) meanwhile: logged, except with dontlognull.
+  const silentL4 = await connectTcp(p1!);
+  const silentQuiet = await connectTcp(p2!);
+  const timedOut = Promise.all([receiveAll(silentL4, 5000, true), receiveAll(silentQuiet, 5000, true)]);
   const expected: RegExp[] = [];
+  const lineFor = (port: number, message: string) =>
+    new RegExp(`^127\\.0\\.0\\.1:${port} \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] l4/2: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  expected.push(lineFor(silentL4.localPort!, 'Timeout while waiting for PROXY protocol header.'));
   for (const [bytes, message] of cases) {
-    const port = await refused(p1!, bytes);
-    const esc = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     // The accept-proxy bind is the section's second bind line: HAProxy names it l4/2.
-    expected.push(new RegExp(`^127\\.0\\.0\\.1:${port} \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] l4/2: ${esc}$`));
+    expected.push(lineFor(await refused(p1!, bytes), message));
   }
   // With dontlognull, a connection that sent nothing is not logged; a bad header still is.
   const silentPort = await refused(p2!, '');
   const badPort = await refused(p2!, 'HELLO\r\n');
+  await timedOut;
   const lines = () => proxy.stdout().split('\n').filter((l) => l.length > 0);
-  for (let i = 0; i < 100 && lines().length < cases.length + 1; i++) await sleep(20);
+  for (let i = 0; i < 100 && lines().length < cases.length + 2; i++) await sleep(20);
   await sleep(100);
   const out = lines();
   for (const re of expected) t.ok(out.some((l) => re.test(l)), `a line matches ${re}`, { out });
   t.ok(out.some((l) => l.startsWith(`127.0.0.1:${badPort} `) && l.endsWith('quiet/1: Received something which does not look like a PROXY protocol header.')), 'quiet logs the bad header', { out });
   t.notOk(out.some((l) => l.startsWith(`127.0.0.1:${silentPort} `)), 'quiet does not log the empty connection', { out });
-  t.equal(out.length, cases.length + 1, 'one line per refused connection, no tcplog line', { out });
+  t.notOk(out.some((l) => l.startsWith(`127.0.0.1:${silentQuiet.localPort} `)), 'nor the timed out one', { out });
+  t.equal(out.length, cases.length + 2, 'one line per refused connection, no tcplog line', { out });
   t.equal(origin.accepted, 0, 'no server connection was opened');
 });
