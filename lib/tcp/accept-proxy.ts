@@ -29,13 +29,13 @@ export interface ProxyHeaderRefusal {
 
 /** HAProxy's messages for the PROXY protocol connection errors (CO_ER_PRX_*). */
 const MESSAGES = {
-  empty: 'Connection closed while waiting for PROXY protocol header.',
-  abort: 'Connection error while waiting for PROXY protocol header.',
-  timeout: 'Timeout while waiting for PROXY protocol header.',
-  truncated: 'Truncated PROXY protocol header received.',
-  notHeader: 'Received something which does not look like a PROXY protocol header.',
-  badHeader: 'Received an invalid PROXY protocol header.',
-  badProto: 'Received an unhandled protocol in the PROXY protocol header.',
+  empty: 'Connection closed while waiting for PROXY protocol header',
+  abort: 'Connection error while waiting for PROXY protocol header',
+  timeout: 'Timeout while waiting for PROXY protocol header',
+  truncated: 'Truncated PROXY protocol header received',
+  notHeader: 'Received something which does not look like a PROXY protocol header',
+  badHeader: 'Received an invalid PROXY protocol header',
+  badProto: 'Received an unhandled protocol in the PROXY protocol header',
 };
 
 /** v2's largest header we accept (16 + 4096), with room for a coalesced first payload. */

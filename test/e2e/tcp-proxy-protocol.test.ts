@@ -299,11 +299,11 @@ listen quiet
     return localPort;
   };
   const cases: [string, string][] = [
-    ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'Received something which does not look like a PROXY protocol header.'],
-    ['PROXY TCP4 203.0.113.9 198.51.100.1 4242\r\nhello', 'Received an invalid PROXY protocol header.'],
-    ['PROXY UDP4 203.0.113.9 198.51.100.1 4242 80\r\n', 'Received an unhandled protocol in the PROXY protocol header.'],
-    ['PROXY TCP4 1.2', 'Truncated PROXY protocol header received.'],
-    ['', 'Connection closed while waiting for PROXY protocol header.'],
+    ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'Received something which does not look like a PROXY protocol header'],
+    ['PROXY TCP4 203.0.113.9 198.51.100.1 4242\r\nhello', 'Received an invalid PROXY protocol header'],
+    ['PROXY UDP4 203.0.113.9 198.51.100.1 4242 80\r\n', 'Received an unhandled protocol in the PROXY protocol header'],
+    ['PROXY TCP4 1.2', 'Truncated PROXY protocol header received'],
+    ['', 'Connection closed while waiting for PROXY protocol header'],
   ];
   // Two silent connections reach timeout client (2s) meanwhile: logged, except with dontlognull.
   const silentL4 = await connectTcp(p1!);
@@ -312,7 +312,7 @@ listen quiet
   const expected: RegExp[] = [];
   const lineFor = (port: number, message: string) =>
     new RegExp(`^127\\.0\\.0\\.1:${port} \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] l4/2: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  expected.push(lineFor(silentL4.localPort!, 'Timeout while waiting for PROXY protocol header.'));
+  expected.push(lineFor(silentL4.localPort!, 'Timeout while waiting for PROXY protocol header'));
   for (const [bytes, message] of cases) {
     // The accept-proxy bind is the section's second bind line: HAProxy names it l4/2.
     expected.push(lineFor(await refused(p1!, bytes), message));
@@ -326,7 +326,7 @@ listen quiet
   await sleep(100);
   const out = lines();
   for (const re of expected) t.ok(out.some((l) => re.test(l)), `a line matches ${re}`, { out });
-  t.ok(out.some((l) => l.startsWith(`127.0.0.1:${badPort} `) && l.endsWith('quiet/1: Received something which does not look like a PROXY protocol header.')), 'quiet logs the bad header', { out });
+  t.ok(out.some((l) => l.startsWith(`127.0.0.1:${badPort} `) && l.endsWith('quiet/1: Received something which does not look like a PROXY protocol header')), 'quiet logs the bad header', { out });
   t.notOk(out.some((l) => l.startsWith(`127.0.0.1:${silentPort} `)), 'quiet does not log the empty connection', { out });
   t.notOk(out.some((l) => l.startsWith(`127.0.0.1:${silentQuiet.localPort} `)), 'nor the timed out one', { out });
   t.equal(out.length, cases.length + 2, 'one line per refused connection, no tcplog line', { out });
