@@ -3,19 +3,21 @@
 // no listener churn; while idle in the pool, any byte or close from the server retires it.
 import net from 'node:net';
 import type { Server } from './server.js';
+import type { ReadTarget, ReusedReads } from './reused-reads.js';
 
 /** Idle connections kept per server when `pool-max-conn` is not set (`-1` lifts it). */
 const DEFAULT_POOL_MAX = 256;
 
 export interface ServerConnectionOwner {
-  onServerData(chunk: Buffer): void;
+  /** true: nothing of `chunk` is kept after the call (with ReusedReads, its memory is read into again) */
+  onServerData(chunk: Buffer): boolean | void;
   onServerEnd(): void;
   onServerError(err: Error): void;
   onServerDrain(): void;
   onServerTimeout(): void;
 }
 
-export class ServerConnection {
+export class ServerConnection implements ReadTarget {
   readonly socket: net.Socket;
   readonly server: Server;
   /** requests already carried: a reused connection that fails may be retried on a fresh one */
@@ -23,13 +25,12 @@ export class ServerConnection {
   #owner: ServerConnectionOwner | undefined;
   #closed = false;
 
-  constructor(socket: net.Socket, server: Server) {
+  /** `reads`: the socket was opened with its `onread` (no 'data' events then) */
+  constructor(socket: net.Socket, server: Server, reads?: ReusedReads) {
     this.socket = socket;
     this.server = server;
-    socket.on('data', (chunk: Buffer) => {
-      if (this.#owner) this.#owner.onServerData(chunk);
-      else this.destroy(); // an idle connection must not talk: whatever it says is not ours to forward
-    });
+    if (reads) reads.target = this;
+    socket.on('data', (chunk: Buffer) => this.deliverRead(chunk));
     socket.on('end', () => {
       if (this.#owner) this.#owner.onServerEnd();
       else this.destroy();
@@ -48,6 +49,16 @@ export class ServerConnection {
       if (this.#owner) this.#owner.onServerTimeout();
       else this.destroy();
     });
+  }
+
+  get streaming(): boolean {
+    return this.#owner !== undefined;
+  }
+
+  deliverRead(chunk: Buffer): boolean {
+    if (this.#owner) return this.#owner.onServerData(chunk) === true;
+    this.destroy(); // an idle connection must not talk: whatever it says is not ours to forward
+    return true;
   }
 
   get closed(): boolean {

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { PickContext } from '../balance/balancer.js';
 import type { AssignReason, Backend } from './backend.js';
 import { retryKinds } from './l7-retry.js';
+import { ReusedReads } from './reused-reads.js';
 import { ServerConnection } from './server-connection.js';
 import { proxyHeader, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import type { QueuedRequest, Server } from './server.js';
@@ -47,6 +48,8 @@ export interface DispatchOptions {
   clientAddresses?: ProxiedAddresses;
   /** keep writing after the server's FIN (TCP mode passes each FIN on separately) */
   allowHalfOpen?: boolean;
+  /** read into reused buffers (lib/backend/reused-reads): the owner tells when it keeps a chunk */
+  reusedReads?: boolean;
 }
 
 export class ServerDispatch implements QueuedRequest {
@@ -174,7 +177,8 @@ export class ServerDispatch implements QueuedRequest {
         return this.#succeed(conn, true);
       }
     }
-    const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: this.#opts.allowHalfOpen ?? false });
+    const reads = this.#opts.reusedReads ? new ReusedReads() : undefined;
+    const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: this.#opts.allowHalfOpen ?? false, ...(reads ? { onread: reads.onread } : {}) });
     this.#socket = socket;
     socket.setNoDelay(true);
     // send-proxy: the header is the first thing the server reads (buffered until connected).
@@ -194,7 +198,7 @@ export class ServerDispatch implements QueuedRequest {
       socket.removeListener('error', onError);
       this.#socket = undefined;
       if (this.#done) return void socket.destroy();
-      this.#succeed(new ServerConnection(socket, server), false);
+      this.#succeed(new ServerConnection(socket, server, reads), false);
     });
   }
 

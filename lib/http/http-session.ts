@@ -16,7 +16,6 @@ import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
-import { postBodyToScan, wantsPostBody } from '../balance/post-body.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
@@ -125,13 +124,13 @@ export class HttpSession implements ServerConnectionOwner {
   #stopping = false;
   #closed = false;
   #closingSoon = false;
+  /** a response head was read from the server data being handled (it may be kept) */
+  #headFromServer = false;
   #tunnel = false;
   #clientPausedForServer = false;
   #serverPausedForClient = false;
   /** `http-reuse never`: this client's idle server connection, kept for it alone */
   #ownConn: ServerConnection | undefined;
-  /** `balance url_param ... check_post`: the dispatch waiting for more of the request body */
-  #awaitingBody: (() => void) | undefined;
   readonly remoteAddress: string;
   /** client and frontend addresses for a server's send-proxy header (read once, when first needed) */
   #addresses: ProxiedAddresses | undefined;
@@ -190,7 +189,6 @@ export class HttpSession implements ServerConnectionOwner {
       if (wasEmpty && this.#headTimerIdle) this.#armHeadTimer(this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, false);
       return this.#readHead();
     }
-    if (this.#awaitingBody) return this.#awaitingBody();
     if (tx.conn && !tx.reqBodyDone) return this.#pumpRequestBody(tx);
     // Waiting for a server, or pipelined bytes behind a request: bound what we hold.
     if (this.#in.length > this.#fe.bufsize) this.#pauseClient();
@@ -354,29 +352,7 @@ export class HttpSession implements ServerConnectionOwner {
     return (this.#addresses ??= socketAddresses(this.#client));
   }
 
-  /**
-   * `balance url_param ... check_post` (lib/balance/post-body.ts): a POST the balancer places is
-   * held until its body is in or the buffer is full; null while waiting. HAProxy answers
-   * `Expect: 100-continue` itself then, or the client would wait for the server.
-   */
-  #postBody(tx: Transaction, reuseAllowed: boolean): Buffer | undefined | null {
-    this.#awaitingBody = undefined;
-    if (tx.l7Target || tx.forcedServer || tx.cookie.server || tx.stickServer) return undefined;
-    if (!wantsPostBody(tx.backend.config.balance, tx.method, requestTarget(tx.head))) return undefined;
-    const body = postBodyToScan(tx.reqBody, this.#in, this.#fe.bufsize);
-    if (body) return body;
-    if (this.#in.length === 0 && !tx.http10 && /^\s*100-continue\s*$/i.test(tx.head.first('expect') ?? '')) {
-      this.#client.write('HTTP/1.1 100 Continue\r\n\r\n');
-    }
-    this.#awaitingBody = () => {
-      if (this.#tx === tx) this.#dispatch(tx, reuseAllowed);
-    };
-    return null;
-  }
-
   #dispatch(tx: Transaction, reuseAllowed: boolean): void {
-    const body = this.#postBody(tx, reuseAllowed);
-    if (body === null) return;
     const dispatch = new ServerDispatch(
       tx.backend,
       {
@@ -384,9 +360,10 @@ export class HttpSession implements ServerConnectionOwner {
         ...(tx.l7Target && 'avoid' in tx.l7Target ? { avoid: tx.l7Target.avoid } : {}),
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
-        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n), ...(body ? { body } : {}) },
+        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
         clientAddresses: this.#clientAddresses(),
         ...this.#reuseFor(tx, reuseAllowed),
+        reusedReads: true,
       },
       {
         connected: (r) => this.#onConnected(tx, r),
@@ -497,7 +474,16 @@ export class HttpSession implements ServerConnectionOwner {
 
   // ---- response side ------------------------------------------------------------------------
 
-  onServerData(chunk: Buffer): void {
+  /** True when nothing of `chunk` is kept: the server connection may read into its memory again. */
+  onServerData(chunk: Buffer): boolean {
+    this.#headFromServer = false;
+    const tx = this.#tx;
+    this.#serverData(chunk);
+    // Kept: a client write still queued, a partial head, or a parsed head that rules or hooks may hold.
+    return this.#client.writableLength === 0 && tx?.resHeadBuf === undefined && !this.#headFromServer;
+  }
+
+  #serverData(chunk: Buffer): void {
     const tx = this.#tx;
     if (!tx || !tx.conn) return;
     if (this.#tunnel) {
@@ -527,6 +513,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (end > this.#maxHead) return this.#serverFailed(tx, 502, 'response head larger than tune.bufsize');
       const rawHead = buf.subarray(0, end);
       const rest = buf.subarray(end);
+      this.#headFromServer = true;
       let parsed: ParsedHead;
       try {
         parsed = this.#resParser.parseHead(rawHead, tx.method === 'HEAD');
