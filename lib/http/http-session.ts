@@ -16,6 +16,7 @@ import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
+import { postBodyToScan, wantsPostBody } from '../balance/post-body.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
@@ -131,6 +132,8 @@ export class HttpSession implements ServerConnectionOwner {
   #serverPausedForClient = false;
   /** `http-reuse never`: this client's idle server connection, kept for it alone */
   #ownConn: ServerConnection | undefined;
+  /** `balance url_param ... check_post`: the dispatch waiting for more of the request body */
+  #awaitingBody: (() => void) | undefined;
   readonly remoteAddress: string;
   /** client and frontend addresses for a server's send-proxy header (read once, when first needed) */
   #addresses: ProxiedAddresses | undefined;
@@ -189,6 +192,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (wasEmpty && this.#headTimerIdle) this.#armHeadTimer(this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, false);
       return this.#readHead();
     }
+    if (this.#awaitingBody) return this.#awaitingBody();
     if (tx.conn && !tx.reqBodyDone) return this.#pumpRequestBody(tx);
     // Waiting for a server, or pipelined bytes behind a request: bound what we hold.
     if (this.#in.length > this.#fe.bufsize) this.#pauseClient();
@@ -352,7 +356,29 @@ export class HttpSession implements ServerConnectionOwner {
     return (this.#addresses ??= socketAddresses(this.#client));
   }
 
+  /**
+   * `balance url_param ... check_post` (lib/balance/post-body.ts): a POST the balancer places is
+   * held until its body is in or the buffer is full; null while waiting. HAProxy answers
+   * `Expect: 100-continue` itself then, or the client would wait for the server.
+   */
+  #postBody(tx: Transaction, reuseAllowed: boolean): Buffer | undefined | null {
+    this.#awaitingBody = undefined;
+    if (tx.l7Target || tx.forcedServer || tx.cookie.server || tx.stickServer) return undefined;
+    if (!wantsPostBody(tx.backend.config.balance, tx.method, requestTarget(tx.head))) return undefined;
+    const body = postBodyToScan(tx.reqBody, this.#in, this.#fe.bufsize);
+    if (body) return body;
+    if (this.#in.length === 0 && !tx.http10 && /^\s*100-continue\s*$/i.test(tx.head.first('expect') ?? '')) {
+      this.#client.write('HTTP/1.1 100 Continue\r\n\r\n');
+    }
+    this.#awaitingBody = () => {
+      if (this.#tx === tx) this.#dispatch(tx, reuseAllowed);
+    };
+    return null;
+  }
+
   #dispatch(tx: Transaction, reuseAllowed: boolean): void {
+    const body = this.#postBody(tx, reuseAllowed);
+    if (body === null) return;
     const dispatch = new ServerDispatch(
       tx.backend,
       {
@@ -360,7 +386,7 @@ export class HttpSession implements ServerConnectionOwner {
         ...(tx.l7Target && 'avoid' in tx.l7Target ? { avoid: tx.l7Target.avoid } : {}),
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
-        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n) },
+        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n), ...(body ? { body } : {}) },
         clientAddresses: this.#clientAddresses(),
         ...this.#reuseFor(tx, reuseAllowed),
         reusedReads: true,
