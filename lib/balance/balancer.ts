@@ -13,7 +13,7 @@ export interface PickContext {
   rdpCookie?: (name: string) => string | undefined;
   /** header lookup (HTTP), lower-case name */
   header?: (name: string) => string | undefined;
-  /** the first bytes of a POST body (`url_param ... check_post`), once the session has them */
+  /** the first bytes of a POST body (`balance url_param`), once the session has them */
   body?: Buffer;
 }
 

@@ -1,6 +1,8 @@
-// `balance url_param NAME check_post`: a POST whose query string lacks the parameter is placed
-// on the parameter found in its form body (HAProxy's get_server_ph_post). HAProxy waits before
-// placing such a request until the body announced has fully arrived or the request buffer is
+// `balance url_param NAME [check_post]`: a POST whose query string lacks the parameter is
+// placed on the parameter found in its form body (HAProxy's get_server_ph_post). HAProxy 2.x
+// does this for every url_param backend, `check_post` or not (the option is kept for old
+// configurations, and HAProxy 2.6 places such POSTs by their body without it). It waits before
+// placing the request until the body announced has fully arrived or the request buffer is
 // full, then scans the first bytes of the body; a body that is not URL-encoded gives no key.
 import type { BalanceConfig } from '../config/types.js';
 import { urlParam } from './request-key.js';
@@ -13,14 +15,14 @@ export function wantsPostBody(balance: BalanceConfig, method: string, target: st
   return (
     balance.algorithm === 'url_param' &&
     method === 'POST' &&
-    balance.args.includes('check_post') &&
     urlParam(target, balance.args[0]!) === undefined
   );
 }
 
 /**
- * The body bytes to scan, once all of the body is in `input` or `limit` bytes are; undefined
- * while more should come. Chunked bodies give their data without the chunk framing; a
+ * The body bytes to scan, once all of the body is in `input` or `limit` bytes are (at most
+ * `limit`: what a buffer holds; HAProxy's is a little smaller, as it also holds the head);
+ * undefined while more should come. Chunked bodies give their data without the chunk framing; a
  * malformed chunk ends the scan (the session answers it when it forwards the body).
  */
 export function postBodyToScan(framing: BodyFramingView, input: Buffer, limit: number): Buffer | undefined {
@@ -29,10 +31,11 @@ export function postBodyToScan(framing: BodyFramingView, input: Buffer, limit: n
     case 'close':
       return Buffer.alloc(0);
     case 'length':
-      if (input.length >= framing.remaining) return input.subarray(0, framing.remaining);
-      return input.length >= limit ? input.subarray(0, limit) : undefined;
+      // never more than a buffer holds, even when more has already arrived
+      if (input.length >= framing.remaining || input.length >= limit) return input.subarray(0, Math.min(framing.remaining, limit));
+      return undefined;
     case 'chunked': {
-      const { data, complete } = chunkedData(input);
+      const { data, complete } = chunkedData(input.subarray(0, limit));
       return complete || input.length >= limit ? data : undefined;
     }
   }
@@ -62,9 +65,10 @@ const LWS = new Set([0x20, 0x09, 0x0d, 0x0a]);
 
 /**
  * The value of `name` in a form body (`a=1&b=2`), up to the next '&' or the end of the bytes
- * scanned. As HAProxy's loop judges the value by its first byte only: white space there gives
- * an empty value, any other byte that is not a token character means the body is not
- * URL-encoded, hence no key.
+ * scanned. HAProxy 2.6 judges the value by its first byte only (its loop tests the start of
+ * the value, not each byte; later versions test each byte and stop at white space): white
+ * space there gives an empty value, any other byte that is not a token character means the
+ * body is not URL-encoded, hence no key.
  */
 export function bodyParam(body: Buffer, name: string): Buffer | undefined {
   const key = Buffer.from(name, 'latin1');
@@ -74,10 +78,8 @@ export function bodyParam(body: Buffer, name: string): Buffer | undefined {
       const start = at + key.length + 1;
       const amp = body.indexOf(0x26, start);
       const end = amp === -1 ? body.length : amp;
-      if (end === start) return body.subarray(start, start);
-      const first = body[start]!;
-      if (LWS.has(first)) return body.subarray(start, start);
-      if (!TOKEN.test(String.fromCharCode(first))) return undefined;
+      if (end === start || LWS.has(body[start]!)) return body.subarray(start, start);
+      if (!TOKEN.test(String.fromCharCode(body[start]!))) return undefined;
       return body.subarray(start, end);
     }
     const amp = body.indexOf(0x26, at);

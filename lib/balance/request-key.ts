@@ -34,13 +34,13 @@ export function requestKeyHasher(algorithm: string, args: readonly string[], h: 
     }
     case 'url_param': {
       const name = args[0]!;
-      const checkPost = args.includes('check_post');
       return (ctx) => {
         if (ctx.uri === undefined) return undefined;
         const inQuery = urlParam(ctx.uri, name);
         if (inQuery !== undefined) return hash(inQuery);
-        // check_post: a POST without the parameter in its query string is looked up in its body
-        if (checkPost && ctx.method === 'POST' && ctx.body) return hash(bodyParam(ctx.body, name));
+        // a POST without the parameter in its query string is looked up in its body (HAProxy
+        // 2.x does so with or without `check_post`)
+        if (ctx.method === 'POST' && ctx.body) return hash(bodyParam(ctx.body, name));
         return undefined;
       };
     }
@@ -86,7 +86,8 @@ export function addressBytes(address: string | undefined): Buffer | undefined {
   return ipv6Bytes(a);
 }
 
-function ipv6Bytes(a: string): Buffer {
+/** The 16 bytes of an IPv6 address written as text (`::` and a trailing dotted quad allowed). */
+export function ipv6Bytes(a: string): Buffer {
   const out = Buffer.alloc(16);
   let text = a;
   // a trailing dotted quad (::1.2.3.4) stands for the last two groups

@@ -2,17 +2,19 @@
 // the parameter in its query string is placed on the parameter in its form body, on the same
 // server a GET with it in the query reaches; a body without it is balanced round robin; the
 // body may arrive in pieces, chunked, after `Expect: 100-continue`, or be larger than the
-// buffer (the request is placed once the buffer is full, not when the body ends).
+// buffer (the request is placed once the buffer is full, not when the body ends). Side by side
+// with HAProxy (when installed), which reads POST bodies with or without check_post.
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { haveHaproxy, startHaproxy } from '../balance/haproxy-harness.js';
 
 const BUFSIZE = 4096;
 
-const config = (port: number, origins: Origin[]) => `
+const config = (port: number, origins: Origin[], balance = 'balance url_param sid check_post') => `
 global
     tune.bufsize ${BUFSIZE}
 defaults
@@ -24,7 +26,7 @@ frontend fe
     bind 127.0.0.1:${port}
     default_backend be
 backend be
-    balance url_param sid check_post
+    ${balance}
 ${origins.map((o) => `    server ${o.name} 127.0.0.1:${o.port}`).join('\n')}
 `;
 
@@ -139,4 +141,37 @@ t.test('url_param check_post', async (t) => {
     t.equal(serverOf(got), want);
     t.equal(origins.find((o) => o.name === want)!.requests.at(-1)!.body.length, body.length, 'the whole body reaches the server');
   });
+});
+
+t.test('POST bodies reach the server HAProxy picks', { skip: haveHaproxy() ? false : 'haproxy is not installed' }, async (t) => {
+  const origins = await Promise.all(['o1', 'o2', 'o3'].map((name) => startOrigin({ name, t })));
+  const bodies: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    bodies.push(
+      `a=1&sid=k${i}&b=2`,
+      `sid=k${i} and more`,
+      `sid={"x":${i}}`,
+      `sid=k${i}%20x+y`,
+      `nosid=1&xsid=k${i}`,
+      `sid=k${i}&pad=${'x'.repeat(BUFSIZE + 2000)}`,
+      `pad=${'x'.repeat(BUFSIZE + 2000)}&sid=k${i}`,
+    );
+  }
+  for (const balance of ['balance url_param sid check_post', 'balance url_param sid']) {
+    await t.test(balance, async (t) => {
+      const [hp, lp] = await Promise.all([freePort(), freePort()]);
+      await startHaproxy(t, config(hp, origins, balance), hp);
+      await startProxy(t, config(lp, origins, balance), { waitPorts: [lp] });
+      const differ: string[] = [];
+      const seen = new Set<string>();
+      for (const body of bodies) {
+        const theirs = serverOf(await exchange(hp, [{ send: post('/x', body) }]));
+        const ours = serverOf(await exchange(lp, [{ send: post('/x', body) }]));
+        seen.add(ours);
+        if (theirs !== ours) differ.push(`${body.slice(0, 40)}: haproxy ${theirs}, limpet ${ours}`);
+      }
+      t.same(differ, [], `${bodies.length} POSTs on the same servers`);
+      t.equal(seen.size, 3, 'the bodies spread over every server');
+    });
+  }
 });
