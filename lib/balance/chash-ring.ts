@@ -1,9 +1,12 @@
 // HAProxy's consistent-hash ring (src/lb_chash.c): each server owns weight x 16 points whose
-// positions derive from the server's id (or address), never from its position in the file,
-// so independent instances with the same ids build the same ring. A key goes to the closest
+// positions derive from the server's id (or IPv4/IPv6 address), never from its position in the
+// file, so independent instances with the same ids build the same ring. A key goes to the closest
 // point on either side; removing a server only moves the keys that were on its own points.
 import type { Server } from '../backend/server.js';
+import { isIP } from 'node:net';
 import { fullHash } from './hash-functions.js';
+import { ipv6Bytes } from './request-key.js';
+import { xxh32 } from './xxh32.js';
 
 /** HAProxy's BE_WEIGHT_SCALE: ring points per unit of weight. */
 export const POINTS_PER_WEIGHT = 16;
@@ -12,20 +15,25 @@ const EWGHT_RANGE = 256 * POINTS_PER_WEIGHT;
 
 export type HashKeySource = 'id' | 'addr' | 'addr-port';
 
-/** The ring position of a server's `index`-th point. */
+/** The ring position of a server's `index`-th point (chash_compute_node_key). */
 export function pointKey(server: Server, index: number): number {
-  return fullHash((Math.imul(serverBase(server), EWGHT_RANGE) + index) >>> 0);
+  return fullHash((serverKey(server) + index) >>> 0);
 }
 
-// The number a server's points are derived from: its id by default; with `hash-key addr` or
-// `addr-port`, its IPv4 address (and port), so instances that number servers differently agree.
-function serverBase(server: Server): number {
+/**
+ * The number a server's points are derived from (HAProxy's lb_server_key): its id by default;
+ * with `hash-key addr` or `addr-port`, its address (and port), so instances that number servers
+ * differently agree. IPv4: the address as HAProxy reads its in_addr on a little-endian host,
+ * added to the port's hash and mixed; IPv6: XXH32 of the 16 address bytes seeded with the
+ * port's hash (0 without the port). A server named by a host name falls back to its id.
+ */
+export function serverKey(server: Server): number {
   const mode = server.hashKey;
-  if (mode === 'id') return server.id;
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(server.host);
-  if (!v4) return server.id;
-  const addr = ((+v4[1]! << 24) | (+v4[2]! << 16) | (+v4[3]! << 8) | +v4[4]!) >>> 0;
-  return mode === 'addr-port' ? fullHash((addr + fullHash(server.port)) >>> 0) : fullHash(addr);
+  const kind = mode === 'id' ? 0 : isIP(server.host);
+  if (kind === 0) return Math.imul(server.id, EWGHT_RANGE) >>> 0;
+  const seed = mode === 'addr-port' ? fullHash(server.port) : 0;
+  if (kind === 4) return fullHash((seed + Buffer.from(server.host.split('.').map(Number)).readUInt32LE(0)) >>> 0);
+  return xxh32(ipv6Bytes(server.host), seed);
 }
 
 export class ChashRing {
