@@ -2,6 +2,8 @@
 // each direction, aborts on either side, server death mid-stream, and connect failures
 // (retries, then the client is closed with nothing sent; redispatch to a live server).
 // LIMPET_TCP_BULK_MB raises the bulk size for a soak run (default 64 MiB each way).
+import { once } from 'node:events';
+import net from 'node:net';
 import t from 'tap';
 import { freePort, freePorts } from '../helpers/free-port.js';
 import {
@@ -31,23 +33,22 @@ ${servers}
 `;
 
 t.test('bulk random payloads both ways at once arrive byte-exact', async (t) => {
-  const originSaw: Array<Promise<{ hash: string; bytes: number }>> = [];
-  const originSent: Array<Promise<string>> = [];
-  const origin = await startTcpOrigin(t, (s) => {
-    originSaw.push(hashUntilEnd(s, 120000));
-    originSent.push(sendRandom(s, BULK));
-  });
+  // The origin's side, once the proxy connects (a small BULK may be sent whole before that).
+  let onOrigin!: (side: { saw: Promise<{ hash: string; bytes: number }>; sent: Promise<string> }) => void;
+  const originConnected = new Promise<{ saw: Promise<{ hash: string; bytes: number }>; sent: Promise<string> }>((resolve) => (onOrigin = resolve));
+  const origin = await startTcpOrigin(t, (s) => onOrigin({ saw: hashUntilEnd(s, 120000), sent: sendRandom(s, BULK) }));
   const port = await freePort();
   await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
   const client = await connectTcp(port);
   const clientSaw = hashUntilEnd(client, 120000);
   const clientSent = await sendRandom(client, BULK);
-  const [down, up] = await Promise.all([clientSaw, originSaw[0]!]);
+  const originSide = await originConnected;
+  const [down, up] = await Promise.all([clientSaw, originSide.saw]);
   t.equal(origin.accepted, 1, 'one server connection');
   t.equal(up.bytes, BULK, 'origin received every byte');
   t.equal(up.hash, clientSent, 'client→server bytes identical');
   t.equal(down.bytes, BULK, 'client received every byte');
-  t.equal(down.hash, await originSent[0]!, 'server→client bytes identical');
+  t.equal(down.hash, await originSide.sent, 'server→client bytes identical');
   client.destroy();
 });
 
@@ -194,23 +195,39 @@ t.test('client idle past timeout client: both connections close', async (t) => {
 
 
 t.test('timeout client-fin: a client that never answers the server FIN is closed early', async (t) => {
-  let serverSide!: Promise<void>;
+  let serverClosed!: () => void;
+  const serverSide = new Promise<void>((resolve) => (serverClosed = resolve));
   const origin = await startTcpOrigin(t, (s) => {
-    serverSide = new Promise((resolve) => s.on('close', () => resolve()));
+    s.on('close', () => serverClosed());
     s.on('error', () => {});
     s.end('bye');
   });
   const port = await freePort();
   const cfg = tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`).replace('timeout client 20s', 'timeout client 20s\n    timeout client-fin 300ms');
-  await startTcpProxy(t, cfg, [port]);
+  const proxy = await startTcpProxy(t, cfg, [port]);
   const started = Date.now();
-  const client = await connectTcp(port);
+  // Every wait is bounded (well below timeout client, 20 s): a stall fails at once with the
+  // proxy's debug log instead of hanging until the file's timeout.
+  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} after ${Date.now() - started} ms (origin accepted ${origin.accepted}); proxy log:\n${proxy.stderr()}`)), ms);
+    });
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+  };
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  t.teardown(() => void client.destroy());
+  const got: Buffer[] = [];
+  let error: string | undefined;
+  client.on('data', (c: Buffer) => got.push(c));
+  client.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
   const fin = new Promise<void>((resolve) => client.once('end', () => resolve()));
-  client.resume();
+  await within(once(client, 'connect'), 5000, 'client not connected');
   // Half-open client: it gets the FIN and says nothing more, so the session waits on the
   // client side, under client-fin (300 ms) rather than timeout client (20 s).
-  await fin;
-  const closed = await Promise.race([serverSide.then(() => true), sleep(3000).then(() => false)]);
+  await within(fin, 5000, `no FIN from the proxy (client got ${JSON.stringify(Buffer.concat(got).toString())}, error ${error})`);
+  t.equal(Buffer.concat(got).toString(), 'bye', 'the client got what the server sent, then the FIN');
+  const closed = await within(serverSide.then(() => true), 3000, 'server connection still open').catch((e: Error) => (t.comment(e.message), false));
   t.ok(closed, `session closed by client-fin (${Date.now() - started} ms)`);
-  client.destroy();
+  t.equal(error, undefined, 'no reset');
 });
