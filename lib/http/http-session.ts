@@ -114,8 +114,9 @@ export class HttpSession implements ServerConnectionOwner {
   #client: net.Socket;
   #fe: HttpFrontend;
   #in: Buffer = EMPTY;
-  #reqParser: MessageParser;
-  #resParser: MessageParser;
+  /** taken from the shared pool for a message in flight, given back when it is done */
+  #reqParser: MessageParser | undefined;
+  #resParser: MessageParser | undefined;
   #tx: Transaction | undefined;
   #requests = 0;
   #headTimer: NodeJS.Timeout | undefined;
@@ -147,8 +148,6 @@ export class HttpSession implements ServerConnectionOwner {
     this.#client = client;
     this.#fe = fe;
     this.#traffic = fe.traffic?.http(client);
-    this.#reqParser = new MessageParser('request');
-    this.#resParser = new MessageParser('response');
     this.remoteAddress = opts.remoteAddress ?? client.remoteAddress ?? '';
     this.#addresses = opts.addresses;
     client.setNoDelay(true);
@@ -225,7 +224,7 @@ export class HttpSession implements ServerConnectionOwner {
       this.#in = this.#in.subarray(end);
       let parsed: ParsedHead;
       try {
-        parsed = this.#reqParser.parseHead(rawHead);
+        parsed = (this.#reqParser ??= MessageParser.take('request')).parseHead(rawHead);
       } catch (err) {
         const why = err instanceof HttpParseError ? err.message : String(err);
         return this.#reject(400, `invalid request: ${why}`);
@@ -467,7 +466,7 @@ export class HttpSession implements ServerConnectionOwner {
     } else if (body.kind === 'chunked') {
       if (this.#in.length === 0) return EMPTY;
       try {
-        const p = this.#reqParser.feedChunked(this.#in);
+        const p = this.#reqParser!.feedChunked(this.#in);
         take = p.consumed;
         if (p.done) tx.reqBodyDone = true;
       } catch (err) {
@@ -542,7 +541,7 @@ export class HttpSession implements ServerConnectionOwner {
       this.#headFromServer = true;
       let parsed: ParsedHead;
       try {
-        parsed = this.#resParser.parseHead(rawHead, tx.method === 'HEAD');
+        parsed = (this.#resParser ??= MessageParser.take('response')).parseHead(rawHead, tx.method === 'HEAD');
       } catch (err) {
         tx.resHeadBuf = undefined;
         if (this.#retryL7(tx, 'junk-response')) return;
@@ -636,7 +635,7 @@ export class HttpSession implements ServerConnectionOwner {
     if (body.kind === 'chunked') {
       try {
         const decoded: Buffer[] = [];
-        const p = this.#resParser.feedChunked(chunk, tx.dechunk ? (payload) => decoded.push(payload) : undefined);
+        const p = this.#resParser!.feedChunked(chunk, tx.dechunk ? (payload) => decoded.push(payload) : undefined);
         if (p.consumed < chunk.length) tx.serverTainted = true;
         return { out: tx.dechunk ? decoded : [chunk.subarray(0, p.consumed)], done: p.done };
       } catch (err) {
@@ -765,6 +764,7 @@ export class HttpSession implements ServerConnectionOwner {
     tx.conn = undefined;
     tx.server = undefined;
     this.#tx = undefined;
+    this.#releaseParsers();
     this.#traffic?.done();
     if (!tx.clientKeepAlive || !tx.reqBodyDone) {
       this.#endClient();
@@ -955,6 +955,13 @@ export class HttpSession implements ServerConnectionOwner {
     this.#client.once('close', () => clearTimeout(t));
   }
 
+  #releaseParsers(): void {
+    this.#reqParser?.release();
+    this.#reqParser = undefined;
+    this.#resParser?.release();
+    this.#resParser = undefined;
+  }
+
   /** Closes now, whatever is in flight (the end of a shutdown's grace period). */
   close(): void {
     this.#close();
@@ -963,8 +970,7 @@ export class HttpSession implements ServerConnectionOwner {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#reqParser.destroy();
-    this.#resParser.destroy();
+    this.#releaseParsers();
     this.#clearHeadTimer();
     const tx = this.#tx;
     if (tx) this.#releaseServerSide(tx);

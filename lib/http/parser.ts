@@ -213,13 +213,27 @@ export interface ChunkedProgress {
   done: boolean;
 }
 
+/** Parsers handed back by finished messages, per kind: bounded so a burst does not stay allocated. */
+const idleParsers: Record<'request' | 'response', MessageParser[]> = { request: [], response: [] };
+const MAX_IDLE_PARSERS = 64;
+
 export class MessageParser {
+  /**
+   * A parser for one message in flight. Every parseHead() resets it, so parsers are shared
+   * between connections instead of two living with each connection, idle ones included.
+   */
+  static take(kind: 'request' | 'response'): MessageParser {
+    return idleParsers[kind].pop() ?? new MessageParser(kind);
+  }
+
+  readonly kind: 'request' | 'response';
   #parser: LlhttpParser;
   #head: ParsedHead | undefined;
   #complete = false;
   #skipBody = false;
 
   constructor(kind: 'request' | 'response') {
+    this.kind = kind;
     this.#parser = createLlhttpParser(kind === 'request' ? TYPE_REQUEST : TYPE_RESPONSE);
     this.#parser.onHeadersComplete = (msg) => {
       this.#head = {
@@ -296,6 +310,14 @@ export class MessageParser {
 
   destroy(): void {
     this.#parser.destroy();
+  }
+
+  /** Back to the pool (or destroyed when it is full); the caller no longer uses it. */
+  release(): void {
+    this.#parser.onBody = undefined;
+    const idle = idleParsers[this.kind];
+    if (idle.length < MAX_IDLE_PARSERS) idle.push(this);
+    else this.destroy();
   }
 }
 

@@ -38,7 +38,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const rawClient = async (port: number) => {
   const sock = net.connect({ host: '127.0.0.1', port });
   await once(sock, 'connect');
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   let waiter: (() => void) | undefined;
   let ended = false;
   sock.on('data', (c: Buffer) => {
