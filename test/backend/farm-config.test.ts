@@ -53,8 +53,12 @@ t.test('options and checks', async (t) => {
 });
 
 t.test('balance and cookie combinations limpet refuses', async (t) => {
-  t.match(err('  balance url_param u check_post'), /f\.cfg:3\] : 'balance' : 'url_param \.\.\. check_post'.*not supported/);
-  t.match(err('  balance hash req.hdr(x),lower'), /unsupported sample expression/);
+  // check_post and converters are supported; an unknown option or converter is refused.
+  t.ok(be('  balance url_param u check_post'), 'url_param check_post is accepted');
+  t.match(err('  balance url_param u check_get'), /f\.cfg:3\] : 'balance' : unknown 'url_param' option 'check_get'/);
+  t.ok(be('  balance hash req.hdr(x),lower'), 'a hash expression with a converter is accepted');
+  t.match(err('  balance hash req.hdr(x),nosuch'), /unsupported converter 'nosuch'/);
+  t.match(err('  balance hash nosuchfetch'), /unsupported sample expression/);
   t.match(err('  balance uri len 0'), /'len'/);
   t.match(err('  cookie S insert dynamic'), /'dynamic' needs a 'dynamic-cookie-key'/);
   t.match(err('  cookie S rewrite maxidle 10m'), /'maxidle' and 'maxlife' require 'insert'/);

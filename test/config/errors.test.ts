@@ -115,8 +115,8 @@ t.test('cookie errors', async (t) => {
   one(t, 'backend be\n mode http\n cookie S insert maxlife 1y\n', B, 3, 'cookie', /'maxlife'/);
   one(t, 'backend be\n mode http\n cookie S insert attr "a;b"\n', B, 3, 'cookie', /must not contain ';'/);
   one(t, 'backend be\n mode http\n cookie S insert dynamic\n', 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'cookie', /'dynamic' needs a 'dynamic-cookie-key'/);
-  one(t, 'backend be\n balance url_param id check_post\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'balance', /check_post/);
-  one(t, 'backend be\n balance hash src,lower\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'balance', /unsupported sample expression/);
+  one(t, 'backend be\n balance url_param id check_get\n', 'LIMPET_CONFIG_UNKNOWN_OPTION', 2, 'balance', /unknown 'url_param' option 'check_get'/);
+  one(t, 'backend be\n balance hash src,nosuch\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'balance', /unsupported converter 'nosuch'/);
   one(t, 'backend be\n mode http\n cookie S insert sticky\n', 'LIMPET_CONFIG_UNKNOWN_OPTION', 3, 'cookie', /unknown option 'sticky'/);
 });
 
