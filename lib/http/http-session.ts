@@ -386,7 +386,8 @@ export class HttpSession implements ServerConnectionOwner {
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
         ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n), ...(body ? { body } : {}) },
-        clientAddresses: this.#clientAddresses(),
+        // read only for a send-proxy server: getpeername and getsockname cost on every new client
+        ...(tx.backend.servers.some((s) => s.config.sendProxy) ? { clientAddresses: this.#clientAddresses() } : {}),
         ...this.#reuseFor(tx, reuseAllowed),
         reusedReads: true,
       },
