@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import type { HashTypeConfig } from '../../lib/config/types.js';
 import { makeFarm } from '../balance/farm.js';
-import { freePort } from '../helpers/free-port.js';
+import { freePort, freePorts } from '../helpers/free-port.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 
@@ -44,9 +44,11 @@ t.test('hash algorithms reach the server the balancer computes', async (t) => {
     { lines: 'balance source\n    hash-type consistent', algo: 'source', args: [], hashType: { lookup: 'consistent', fn: 'sdbm', avalanche: true }, req: (i) => ({ path: '/', from: `127.0.1.${i + 1}` }) },
     { lines: 'balance hash req.cook(SID)', algo: 'hash', args: ['req.cook(SID)'], req: (i) => ({ path: '/', headers: { cookie: `SID=k${i}` } }) },
   ];
-  for (const c of cases) {
-    const port = await freePort();
-    await startProxy(t, config(port, origins, c.lines), { waitPorts: [port] });
+  // One proxy per case, all started at once (proxy start-up dominates on a loaded machine).
+  const ports = await freePorts(cases.length);
+  await Promise.all(cases.map((c, i) => startProxy(t, config(ports[i]!, origins, c.lines), { waitPorts: [ports[i]!] })));
+  for (const [ci, c] of cases.entries()) {
+    const port = ports[ci]!;
     const farm = makeFarm(c.algo, c.args, specs, c.hashType);
     const wrong: string[] = [];
     const seen = new Set<string>();
