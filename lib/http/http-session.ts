@@ -120,6 +120,9 @@ export class HttpSession implements ServerConnectionOwner {
   #tx: Transaction | undefined;
   #requests = 0;
   #headTimer: NodeJS.Timeout | undefined;
+  #headTimerMs = 0;
+  /** the head timer counts: a request head is awaited */
+  #headTimerArmed = false;
   /** the head timer runs for an idle keep-alive connection (not yet for a started request) */
   #headTimerIdle = false;
   #clientEnded = false;
@@ -237,7 +240,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (parsed.versionMinor === 0 && (parsed.method === 'GET' || parsed.method === 'HEAD' || parsed.method === 'DELETE') && requestFraming(head).kind !== 'none') {
         return this.#reject(413, 'payload on an HTTP/1.0 GET, HEAD or DELETE');
       }
-      this.#clearHeadTimer();
+      this.#disarmHeadTimer();
       this.#startTransaction(head, parsed);
     }
   }
@@ -865,19 +868,34 @@ export class HttpSession implements ServerConnectionOwner {
 
   /** `idle`: waiting for the next request on a kept-alive connection, which then closes quietly. */
   #armHeadTimer(ms: number | undefined, idle: boolean): void {
-    this.#clearHeadTimer();
     this.#headTimerIdle = idle;
-    if (ms === undefined) return;
-    this.#headTimer = setTimeout(() => {
-      this.#headTimer = undefined;
-      if (this.#tx || this.#closed) return;
-      // An idle keep-alive connection closes quietly; a started or first request gets 408.
-      if (this.#in.length > 0 || this.#requests === 0) this.#reject(408, 'timeout http-request');
-      else this.#close();
-    }, ms);
+    if (ms === undefined) return this.#clearHeadTimer();
+    this.#headTimerArmed = true;
+    // One timer per session, rescheduled for each request rather than made anew.
+    if (this.#headTimer && this.#headTimerMs === ms) {
+      this.#headTimer.refresh();
+      return;
+    }
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+    this.#headTimerMs = ms;
+    this.#headTimer = setTimeout(() => this.#onHeadTimeout(), ms);
+  }
+
+  #onHeadTimeout(): void {
+    if (!this.#headTimerArmed || this.#tx || this.#closed) return;
+    this.#headTimerArmed = false;
+    // An idle keep-alive connection closes quietly; a started or first request gets 408.
+    if (this.#in.length > 0 || this.#requests === 0) this.#reject(408, 'timeout http-request');
+    else this.#close();
+  }
+
+  /** A head arrived: the timer may still fire, but does nothing until armed again. */
+  #disarmHeadTimer(): void {
+    this.#headTimerArmed = false;
   }
 
   #clearHeadTimer(): void {
+    this.#headTimerArmed = false;
     if (this.#headTimer) {
       clearTimeout(this.#headTimer);
       this.#headTimer = undefined;
