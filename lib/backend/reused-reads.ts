@@ -10,6 +10,8 @@ import type net from 'node:net';
 
 /** Node's own read size. */
 const READ_SIZE = 64 * 1024;
+/** Above the read size, so that one read passed on whole does not count as backpressure. */
+export const SOCKET_HIGH_WATER_MARK = 2 * READ_SIZE;
 const SHARED = Buffer.allocUnsafe(4096);
 /** Buffers handed back when a response ended, for the next connection that streams. */
 const spares: Buffer[] = [];

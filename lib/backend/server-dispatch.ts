@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { PickContext } from '../balance/balancer.js';
 import type { AssignReason, Backend } from './backend.js';
 import { retryKinds } from './l7-retry.js';
-import { ReusedReads } from './reused-reads.js';
+import { ReusedReads, SOCKET_HIGH_WATER_MARK } from './reused-reads.js';
 import { ServerConnection } from './server-connection.js';
 import { proxyHeader, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import type { QueuedRequest, Server } from './server.js';
@@ -178,7 +178,7 @@ export class ServerDispatch implements QueuedRequest {
       }
     }
     const reads = this.#opts.reusedReads ? new ReusedReads() : undefined;
-    const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: this.#opts.allowHalfOpen ?? false, ...(reads ? { onread: reads.onread } : {}) });
+    const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: this.#opts.allowHalfOpen ?? false, ...(reads ? { onread: reads.onread, highWaterMark: SOCKET_HIGH_WATER_MARK } : {}) });
     this.#socket = socket;
     socket.setNoDelay(true);
     // send-proxy: the header is the first thing the server reads (buffered until connected).
