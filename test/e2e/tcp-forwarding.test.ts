@@ -19,6 +19,15 @@ import {
 
 const BULK = Number(process.env.LIMPET_TCP_BULK_MB ?? 64) * 1024 * 1024;
 
+/** `p`, or a rejection naming `what()` after `ms`: a stall fails the test at once, with details. */
+function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what())), ms);
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
+
 const tcpConfig = (port: number, servers: string, extra = '') => `
 defaults
     mode tcp
@@ -85,7 +94,7 @@ t.test('half-close: after the server FIN the client can keep sending', async (t)
   await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`), [port]);
   const client = await connectTcp(port);
   const result = receiveAll(client);
-  await new Promise<void>((resolve) => client.once('end', () => resolve()));
+  await within(new Promise<void>((resolve) => client.once('end', () => resolve())), 5000, () => 'no FIN from the proxy');
   // The client's write side is still open: these bytes must reach the server.
   client.write('still ');
   await sleep(50);
@@ -179,17 +188,18 @@ t.test('connect failure with option redispatch: the last retry goes to a live se
 });
 
 t.test('client idle past timeout client: both connections close', async (t) => {
-  let serverSide!: Promise<void>;
+  let serverClosed!: () => void;
+  const serverSide = new Promise<void>((resolve) => (serverClosed = resolve));
   const origin = await startTcpOrigin(t, (s) => {
     s.on('end', () => s.end());
-    serverSide = new Promise((resolve) => s.on('close', () => resolve()));
+    s.on('close', () => serverClosed());
   });
   const port = await freePort();
   await startTcpProxy(t, tcpConfig(port, `    server o1 127.0.0.1:${origin.port}`).replace('timeout client 20s', 'timeout client 300ms'), [port]);
   const client = await connectTcp(port);
   const r = await receiveAll(client, 5000, true);
   t.equal(r.data.length, 0);
-  await serverSide;
+  await within(serverSide, 5000, () => `server connection still open (origin accepted ${origin.accepted})`);
   t.pass('server connection closed too');
 });
 
@@ -208,13 +218,7 @@ t.test('timeout client-fin: a client that never answers the server FIN is closed
   const started = Date.now();
   // Every wait is bounded (well below timeout client, 20 s): a stall fails at once with the
   // proxy's debug log instead of hanging until the file's timeout.
-  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} after ${Date.now() - started} ms (origin accepted ${origin.accepted}); proxy log:\n${proxy.stderr()}`)), ms);
-    });
-    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
-  };
+  const stalled = (what: string) => () => `${what} after ${Date.now() - started} ms (origin accepted ${origin.accepted}); proxy log:\n${proxy.stderr()}`;
   const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   t.teardown(() => void client.destroy());
   const got: Buffer[] = [];
@@ -222,12 +226,12 @@ t.test('timeout client-fin: a client that never answers the server FIN is closed
   client.on('data', (c: Buffer) => got.push(c));
   client.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
   const fin = new Promise<void>((resolve) => client.once('end', () => resolve()));
-  await within(once(client, 'connect'), 5000, 'client not connected');
+  await within(once(client, 'connect'), 5000, stalled('client not connected'));
   // Half-open client: it gets the FIN and says nothing more, so the session waits on the
   // client side, under client-fin (300 ms) rather than timeout client (20 s).
-  await within(fin, 5000, `no FIN from the proxy (client got ${JSON.stringify(Buffer.concat(got).toString())}, error ${error})`);
+  await within(fin, 5000, () => stalled(`no FIN from the proxy (client got ${JSON.stringify(Buffer.concat(got).toString())}, error ${error})`)());
   t.equal(Buffer.concat(got).toString(), 'bye', 'the client got what the server sent, then the FIN');
-  const closed = await within(serverSide.then(() => true), 3000, 'server connection still open').catch((e: Error) => (t.comment(e.message), false));
+  const closed = await within(serverSide.then(() => true), 3000, stalled('server connection still open')).catch((e: Error) => (t.comment(e.message), false));
   t.ok(closed, `session closed by client-fin (${Date.now() - started} ms)`);
   t.equal(error, undefined, 'no reset');
 });
