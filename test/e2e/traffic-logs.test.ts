@@ -97,11 +97,13 @@ backend one
   await waitFor('6 log lines on stdout', () => lines(proxy.stdout()).length >= 6);
   await waitFor('6 datagrams', () => datagrams.filter((d) => !/ (CR--|0 --) /.test(d)).length >= 6);
   const out = lines(proxy.stdout());
+  // feconn is exact for the first request; for the next ones the previous client connection
+  // may still be open at the proxy (its close races the next connect), so 1 or 2.
   const want = [
     new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --NI \\d+/1/0/0/0 0/0 "GET /a\\?x=1 HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --VN \\d+/1/0/0/0 0/0 "GET /b HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/dead ${T}/0/-1/-1/${T} 503 \\d+ - - SCVN \\d+/1/0/0/1 0/0 "GET /c HTTP/1\\.1"$`),
-    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www www/<NOSRV> -1/-1/-1/-1/${T} 400 \\d+ - - PR-- \\d+/1/0/0/0 0/0 "<BADREQ>"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/s1 ${T}/0/${T}/${T}/${T} 200 \\d+ - - --VN \\d+/[12]/0/0/0 0/0 "GET /b HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www farm/dead ${T}/0/-1/-1/${T} 503 \\d+ - - SCVN \\d+/[12]/0/0/1 0/0 "GET /c HTTP/1\\.1"$`),
+    new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} www www/<NOSRV> -1/-1/-1/-1/${T} 400 \\d+ - - PR-- \\d+/[12]/0/0/0 0/0 "<BADREQ>"$`),
     new RegExp(`^127\\.0\\.0\\.1:${PORT} ${DATE} raw raw/s1 0/${T}/${T} \\d+ -- \\d+/1/0/0/0 0/0$`),
     /^127\.0\.0\.1 quiet 200 "GET \/q HTTP\/1\.1"$/,
   ];
