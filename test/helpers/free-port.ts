@@ -3,8 +3,16 @@ import { createServer, type Server } from 'node:net';
 // Ports are drawn below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here),
 // not from port 0: a port the kernel hands out for listening can be taken, before the proxy
 // binds it, by an outgoing connection's local port (Redis Cluster's bus links did that).
-const LOW = 20000;
-const HIGH = 32000;
+//
+// tap runs test files side by side (`jobs` in .taprc), and a port one file was given may be
+// handed to the other before the first file's proxy has bound it (a proxy takes up to a second
+// to start on a loaded machine): each concurrent job draws from its own slice of the range
+// (TAP_JOB_ID is the job's slot), and a process never hands out the same port twice.
+const SLICES = 4;
+const SLICE = Math.floor((32000 - 20000) / SLICES);
+const LOW = 20000 + (Number(process.env['TAP_JOB_ID'] ?? 0) % SLICES) * SLICE;
+const HIGH = LOW + SLICE;
+const handedOut = new Set<number>();
 
 const tryListen = (server: Server, host: string, port: number): Promise<boolean> =>
   new Promise((resolve, reject) => {
@@ -22,7 +30,11 @@ const tryListen = (server: Server, host: string, port: number): Promise<boolean>
 const listenOnZero = async (server: Server, host: string): Promise<number> => {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
-    if (await tryListen(server, host, port)) return port;
+    if (handedOut.has(port)) continue;
+    if (await tryListen(server, host, port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error(`freePort: no free port between ${LOW} and ${HIGH} after 200 attempts`);
 };
