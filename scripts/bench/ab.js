@@ -3,7 +3,7 @@
 //
 //   node scripts/bench/ab.js --a before/dist/cli.js --b after/dist/cli.js
 //                            [--mode http] [--workloads small-ka,small-close] [--seconds 5] [--rounds 3]
-import { cleanupDir, hasWrk, parseArgs, pinning, printTable, stopAll, tempDir, which } from './common.js';
+import { cleanupDir, requireWrk, parseArgs, pinning, printTable, stopAll, tempDir, which } from './common.js';
 import { MIB, printResults, runRounds } from './matrix.js';
 import { startHaproxy, startLimpet, startOrigin } from './proxies.js';
 
@@ -21,10 +21,7 @@ async function main() {
     console.error('usage: node scripts/bench/ab.js --a BEFORE_CLI --b AFTER_CLI [--workloads ...]');
     process.exit(2);
   }
-  if (!hasWrk()) {
-    console.error('wrk is not installed: run scripts/bench/install.sh');
-    process.exit(2);
-  }
+  requireWrk();
   const workloads = opts.workloads.split(',').map((id) => ({ id, ...ALL[id] }));
   const dir = tempDir();
   console.log(`A/B: A=${opts.a} B=${opts.b}, mode ${opts.mode}, ${opts.seconds} s per run, median of ${opts.rounds} rounds, ${pinning}`);

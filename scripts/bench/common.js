@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: ports, child processes pinned to a CPU, /proc readings,
 // wrk runs and table printing. Plain Node ESM, no build step, no dependencies.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -137,6 +137,20 @@ export async function runWrk({ port, path, seconds, connections, close = false, 
 }
 
 export const hasWrk = () => Boolean(which('wrk'));
+
+/** Exits with a hint when the load generator is missing (every benchmark needs it). */
+export function requireWrk() {
+  if (hasWrk()) return;
+  console.error('wrk is not installed: run scripts/bench/install.sh (apt-get install wrk haproxy nginx)');
+  process.exit(2);
+}
+
+/** Exits with a hint when limpet has not been built. */
+export function requireBuiltCli() {
+  if (existsSync(cliPath)) return;
+  console.error(`${cliPath} is missing: run \`npx tsup\` first`);
+  process.exit(2);
+}
 
 // ---- table printing ----
 

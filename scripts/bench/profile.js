@@ -6,7 +6,7 @@
 //   node scripts/bench/profile.js --analyse FILE.cpuprofile [--top 25]
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupDir, fmt, hasWrk, parseArgs, printTable, runWrk, sleep, stopAll, tempDir } from './common.js';
+import { cleanupDir, fmt, requireWrk, parseArgs, printTable, runWrk, sleep, stopAll, tempDir } from './common.js';
 import { startLimpet, startOrigin } from './proxies.js';
 
 const WORKLOADS = {
@@ -84,10 +84,7 @@ async function main() {
     print(opts.analyse, analyse(JSON.parse(readFileSync(opts.analyse, 'utf8')), opts.top), opts.top);
     return;
   }
-  if (!hasWrk()) {
-    console.error('wrk is not installed: run scripts/bench/install.sh');
-    process.exit(2);
-  }
+  requireWrk();
   for (const id of opts.workloads.split(',')) await profileOne(id);
   await stopAll();
 }

@@ -9,9 +9,9 @@
 // Needs wrk (scripts/bench/install.sh installs wrk, haproxy and nginx) and a built
 // dist/cli.js (`npx tsup`; LIMPET_CLI=path/to/cli.js benchmarks another build). Everything runs on 127.0.0.1 ephemeral ports; every process
 // started is killed by PID at the end.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { cleanupDir, cliPath, fmt, hasWrk, parseArgs, pinning, printTable, ratio, rssKiB, sleep, stopAll, tempDir } from './common.js';
+import { cleanupDir, cliPath, fmt, requireBuiltCli, requireWrk, parseArgs, pinning, printTable, ratio, rssKiB, sleep, stopAll, tempDir } from './common.js';
 import { CPU_NOTE, MIB, printResults, runRounds } from './matrix.js';
 import { contenders, startOrigin } from './proxies.js';
 
@@ -60,14 +60,8 @@ async function idleMemory(c) {
 }
 
 async function main() {
-  if (!hasWrk()) {
-    console.error('wrk is not installed: run scripts/bench/install.sh (apt-get install wrk haproxy nginx)');
-    process.exit(2);
-  }
-  if (!existsSync(cliPath)) {
-    console.error(`${cliPath} is missing: run \`npx tsup\` first`);
-    process.exit(2);
-  }
+  requireWrk();
+  requireBuiltCli();
   const only = opts.only ? new Set(opts.only.split(',')) : undefined;
   const wanted = new Set(opts.workloads.split(','));
   const workloads = WORKLOADS.filter((w) => wanted.has(w.id));

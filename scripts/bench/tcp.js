@@ -6,8 +6,8 @@
 //
 //   node scripts/bench/tcp.js [--seconds 5] [--warmup 1] [--rounds 1] [--only limpet,HAProxy]
 //                             [--workloads bulk-down,bulk-up,new-conn] [--json out.json]
-import { existsSync, writeFileSync } from 'node:fs';
-import { cleanupDir, cliPath, hasWrk, parseArgs, pinning, printTable, stopAll, tempDir } from './common.js';
+import { writeFileSync } from 'node:fs';
+import { cleanupDir, cliPath, requireBuiltCli, requireWrk, parseArgs, pinning, printTable, stopAll, tempDir } from './common.js';
 import { CPU_NOTE, MIB, printResults, runRounds } from './matrix.js';
 import { contenders, startOrigin } from './proxies.js';
 
@@ -20,14 +20,8 @@ const WORKLOADS = [
 const opts = parseArgs(process.argv.slice(2), { seconds: 5, warmup: 1, rounds: 1, only: '', workloads: 'bulk-down,bulk-up,new-conn', json: '' });
 
 async function main() {
-  if (!hasWrk()) {
-    console.error('wrk is not installed: run scripts/bench/install.sh (apt-get install wrk haproxy nginx)');
-    process.exit(2);
-  }
-  if (!existsSync(cliPath)) {
-    console.error(`${cliPath} is missing: run \`npx tsup\` first`);
-    process.exit(2);
-  }
+  requireWrk();
+  requireBuiltCli();
   const only = opts.only ? new Set(opts.only.split(',')) : undefined;
   const wanted = new Set(opts.workloads.split(','));
   const workloads = WORKLOADS.filter((w) => wanted.has(w.id));
