@@ -9,6 +9,9 @@ import { createLogger, type Logger } from '../lib/observe/logger.js';
 import { LiveProxy } from '../lib/runtime/live-proxy.js';
 import { buildDetails } from '../lib/observe/build-details.js';
 import { VERSION } from '../lib/version.js';
+import cluster from 'node:cluster';
+import { runPrimary } from '../lib/cluster/primary.js';
+import { runWorker } from '../lib/cluster/worker-process.js';
 
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -53,7 +56,8 @@ program
   .option('-p <pidfile>', 'write the process id to PIDFILE')
   .option('-d', 'debug: log every request and decision on stderr')
   .option('-q', 'quiet: only alerts')
-  .action(async (opts: { f: string[]; c?: boolean; p?: string; d?: boolean; q?: boolean }) => {
+  .option('--workers <n>', 'run N worker processes sharing the listening sockets (overrides nbthread)')
+  .action(async (opts: { f: string[]; c?: boolean; p?: string; d?: boolean; q?: boolean; workers?: string }) => {
     if (opts.f.length === 0) {
       program.help({ error: true });
     }
@@ -63,11 +67,22 @@ program
       process.stderr.write(`[ALERT]    (${process.pid}) : config : Fatal errors found in configuration.\n`);
       process.exit(1);
     }
+    let workers = config.global.nbthread;
+    if (opts.workers !== undefined) {
+      workers = Number(opts.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        process.stderr.write(`[ALERT]    (${process.pid}) : --workers expects an integer from 1 to 64 (got '${opts.workers}')\n`);
+        process.exit(1);
+      }
+    }
     if (opts.c) {
       process.stdout.write('Configuration file is valid\n');
       process.exit(0);
     }
-    await run(config, createLogger({ debug: opts.d, quiet: opts.q }), opts.p, undefined, opts.f);
+    const log = createLogger({ debug: opts.d, quiet: opts.q });
+    if (cluster.isWorker) return runWorker(config, log, opts.f, SHUTDOWN_GRACE_MS);
+    if (workers > 1) return runPrimary({ config, files: opts.f, workers, log, pidfile: opts.p, graceMs: SHUTDOWN_GRACE_MS });
+    await run(config, log, opts.p, undefined, opts.f);
   });
 
 program

@@ -1,5 +1,4 @@
 // Keywords of the `global` section.
-import { ConfigErrorCode } from './config-error.js';
 import type { Keyword, KeywordTable } from './keyword-context.js';
 import { parseLogTarget } from './log-target.js';
 import { OBSERVE_GLOBAL_KEYWORDS } from './observe-keywords.js';
@@ -22,10 +21,8 @@ export const GLOBAL_KEYWORDS: KeywordTable<GlobalConfig> = new Map<string, Keywo
   ['nbthread', {
     sections: G,
     parse(g, ctx) {
-      const n = ctx.int(ctx.arg(0, 'number of threads'), 'value', 1);
-      // The engine is single-threaded today; accepting more would promise what it cannot do.
-      if (n !== 1) ctx.fail(`limpet runs on one core for now; only 'nbthread 1' is supported (got ${n})`, ConfigErrorCode.UNSUPPORTED);
-      g.nbthread = n;
+      // limpet runs N worker processes where HAProxy runs N threads (lib/cluster).
+      g.nbthread = ctx.int(ctx.arg(0, 'number of threads'), 'value', 1, 64);
       ctx.noArgsFrom(1);
     },
   }],

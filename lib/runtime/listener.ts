@@ -4,6 +4,15 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { SOCKET_HIGH_WATER_MARK } from '../backend/reused-reads.js';
 import type { BindAddress } from '../config/types.js';
+import { clusterWorker } from '../cluster/cluster-bus.js';
+
+export function removeStaleSocket(path: string): void {
+  try {
+    if (fs.statSync(path).isSocket()) fs.unlinkSync(path);
+  } catch {
+    /* no file: nothing to clean */
+  }
+}
 
 export function describeBind(a: BindAddress): string {
   if (a.kind === 'unix') return `unix@${a.path}`;
@@ -23,12 +32,9 @@ export function listen(address: BindAddress, onConnection: (socket: net.Socket) 
     };
     if (address.kind === 'fd') server.listen({ fd: address.fd }, ready);
     else if (address.kind === 'unix') {
-      // A stale socket file from an earlier run would make listen fail with EADDRINUSE.
-      try {
-        if (fs.statSync(address.path).isSocket()) fs.unlinkSync(address.path);
-      } catch {
-        /* no file: nothing to clean */
-      }
+      // A stale socket file from an earlier run would make listen fail with EADDRINUSE. Among
+      // several workers the primary binds it once for all, and cleans up before they start.
+      if (!clusterWorker()) removeStaleSocket(address.path);
       server.listen({ path: address.path }, ready);
     } else server.listen({ host: address.host || undefined, port: address.port, backlog: 1024 }, ready);
   });

@@ -8,12 +8,15 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import { RuntimeApi } from '../observe/runtime-api.js';
 import { ProxyRuntime } from './proxy-runtime.js';
+import type { WorkerChannel } from '../cluster/cluster-bus.js';
 
 export interface LiveProxyOptions {
   /** the files to re-read on reload (none: reload is refused) */
   files: string[];
   /** how long requests in flight may take to finish on a stop or on the old configuration */
   graceMs: number;
+  /** set in a worker of several: the primary serves the runtime API */
+  worker?: WorkerChannel;
 }
 
 export class LiveProxy {
@@ -37,7 +40,7 @@ export class LiveProxy {
     await live.#runtime.start();
     live.#runtime.observer.provideServices();
     const sockets = config.global.statsSockets;
-    if (sockets?.length) {
+    if (sockets?.length && !opts.worker) {
       live.#api = new RuntimeApi(live.#control());
       try {
         await live.#api.listen(sockets);

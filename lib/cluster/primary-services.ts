@@ -1,0 +1,4 @@
+// The services the primary runs, in start order (one line each; see primary-service.ts).
+import type { PrimaryServiceFactory } from './primary-service.js';
+
+export const PRIMARY_SERVICES: PrimaryServiceFactory[] = [];
