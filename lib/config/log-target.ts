@@ -19,10 +19,10 @@ export function parseLogTarget(ctx: KeywordContext): LogTarget {
     ctx.noArgsFrom(1);
     return { target, where: ctx.where };
   }
-  // A unix socket path (`/dev/log`) is accepted, as in most HAProxy configurations, but limpet
-  // cannot send to it (Node has no AF_UNIX datagram sockets): it warns at start-up.
+  // A unix socket path (`/dev/log`) is accepted, as in most HAProxy configurations: Node has no
+  // AF_UNIX datagram sockets, so its lines go through logger(1) (lib/observe/unix-log-sink.ts).
   if (/^[a-z0-9]+@/.test(target) && !/^(udp[46]?|ipv[46]|unix)@/.test(target)) {
-    ctx.fail(`log target '${target}' is not supported by limpet; use 'host:port' (UDP syslog), 'stdout' or 'stderr'`, ConfigErrorCode.UNSUPPORTED);
+    ctx.fail(`log target '${target}' is not supported by limpet; use 'host:port' (UDP syslog), a unix socket path, 'stdout' or 'stderr'`, ConfigErrorCode.UNSUPPORTED);
   }
   const log: LogTarget = { target, where: ctx.where };
   let i = 1;

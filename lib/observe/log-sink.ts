@@ -1,12 +1,14 @@
 // Where log lines go: `log stdout|stderr|HOST:PORT|/path` with a facility, a level filter and
 // HAProxy's framings (rfc3164, rfc5424, short, raw, ...). Sending never blocks the proxy:
 // UDP datagrams are fire-and-forget; stdout/stderr are written by async fs.write calls, one
-// batch at a time, and lines beyond a bounded backlog are dropped and counted.
+// batch at a time, and lines beyond a bounded backlog are dropped and counted; unix datagram
+// sockets are reached through logger(1) (unix-log-sink.ts).
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { LogTarget } from '../config/types.js';
+import { UnixDatagramLog } from './unix-log-sink.js';
 
 const FACILITIES = [
   'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'auth2',
@@ -151,18 +153,16 @@ export function createLogSink(target: LogTarget, onUnsupported?: (warning: strin
   }
   const format = target.format ?? 'rfc3164';
   if (t.startsWith('/') || t.startsWith('unix@')) {
-    // Node has no AF_UNIX datagram sockets: the lines are counted as dropped, and the caller
-    // was told (onUnsupported) so it can warn once at start-up.
-    let lost = 0;
-    const sink: LogSink = {
-      send: (level) => void (accept(level) && lost++),
-      close() {},
+    const unix = new UnixDatagramLog({ path: t.replace(/^unix@/, ''), format, len }, (why) => onUnsupported?.(why));
+    return {
+      send(level, message) {
+        if (accept(level)) unix.send(facility * 8 + LEVELS.indexOf(level), message);
+      },
+      close: () => unix.close(),
       get dropped() {
-        return lost;
+        return unix.dropped;
       },
     };
-    onUnsupported?.(`log target '${t}': unix datagram sockets are not supported by limpet; its lines are dropped (use a UDP 'host:port' target, 'stdout' or 'stderr')`);
-    return sink;
   }
   const { host, port } = splitTarget(t);
   const socket = dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
