@@ -150,7 +150,7 @@ export class HttpSession implements ServerConnectionOwner {
   constructor(client: net.Socket, fe: HttpFrontend, opts: { remoteAddress?: string | undefined; addresses?: ProxiedAddresses | undefined } = {}) {
     this.#client = client;
     this.#fe = fe;
-    this.#traffic = fe.traffic?.http(client);
+    this.#traffic = fe.traffic?.http(client, opts.addresses);
     this.remoteAddress = opts.remoteAddress ?? client.remoteAddress ?? '';
     this.#addresses = opts.addresses;
     client.setNoDelay(true);

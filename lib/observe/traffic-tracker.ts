@@ -11,7 +11,7 @@ import { emptyRecord, type TrafficRecord } from './traffic-record.js';
 
 /** What the runtime gives a frontend: one tracker per client connection. */
 export interface TrafficHooks {
-  http(client: net.Socket): HttpTracker;
+  http(client: net.Socket, original?: OriginalAddresses): HttpTracker;
   /** `original`: the addresses a PROXY header gave (accept-proxy), logged instead of the socket's */
   tcp(client: net.Socket, original?: OriginalAddresses): TcpTracker;
   /**
@@ -34,7 +34,7 @@ export interface ConnectionError {
 
 export function createTrafficHooks(frontend: string, log: TrafficLog, counters: CounterRegistry): TrafficHooks {
   return {
-    http: (client) => new HttpTracker(frontend, client, log, counters),
+    http: (client, original) => new HttpTracker(frontend, client, log, counters, original),
     tcp: (client, original) => new TcpTracker(frontend, client, log, counters, original),
     connectionError: (e) =>
       log.connectionError(`${stripV4Mapped(e.srcAddress)}:${e.srcPort} [${logDate(e.acceptedAt)}] ${frontend}/${e.bind}: ${e.message}`, e.empty),
@@ -99,11 +99,15 @@ export class HttpTracker {
   #clientGone = false;
   #closed = false;
 
-  constructor(frontend: string, client: net.Socket, log: TrafficLog, counters: CounterRegistry) {
+  /** what accept-proxy's PROXY header said of the client, logged instead of the socket's */
+  #original: OriginalAddresses | undefined;
+
+  constructor(frontend: string, client: net.Socket, log: TrafficLog, counters: CounterRegistry, original?: OriginalAddresses) {
     this.#frontend = frontend;
     this.#client = client;
     this.#log = log;
     this.#counters = counters;
+    this.#original = original;
     this.#idleSince = Date.now();
     counters.connectionOpened(frontend);
     // Our own listeners: the first byte of each request starts its TR timer.
@@ -118,7 +122,7 @@ export class HttpTracker {
     const now = Date.now();
     const first = this.#firstByte ?? now;
     const r = emptyRecord('http', this.#frontend, this.#idleSince);
-    addresses(r, this.#client);
+    addresses(r, this.#client, this.#original);
     r.Ti = first - this.#idleSince;
     r.TR = now - first;
     r.requestLine = requestLine;
@@ -193,7 +197,7 @@ export class HttpTracker {
     const hadRequest = r !== undefined;
     if (!r) {
       r = emptyRecord('http', this.#frontend, this.#idleSince);
-      addresses(r, this.#client);
+      addresses(r, this.#client, this.#original);
       const first = this.#firstByte ?? Date.now();
       r.Ti = first - this.#idleSince;
       this.#record = r;
@@ -217,7 +221,7 @@ export class HttpTracker {
     if (this.#record) this.aborted();
     else if (this.#requests === 0 && this.#firstByte === undefined) {
       const r = emptyRecord('http', this.#frontend, this.#idleSince);
-      addresses(r, this.#client);
+      addresses(r, this.#client, this.#original);
       r.Ti = Date.now() - this.#idleSince;
       r.status = 400;
       r.empty = true;
