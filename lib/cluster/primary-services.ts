@@ -1,4 +1,7 @@
 // The services the primary runs, in start order (one line each; see primary-service.ts).
 import type { PrimaryServiceFactory } from './primary-service.js';
+import { stickTableService } from './stick-service.js';
 
-export const PRIMARY_SERVICES: PrimaryServiceFactory[] = [];
+export const PRIMARY_SERVICES: PrimaryServiceFactory[] = [
+  stickTableService,
+];

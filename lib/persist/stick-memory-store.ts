@@ -21,6 +21,8 @@ export interface MemoryStoreOptions {
   nopurge: boolean;
   /** clock, for tests */
   now?: () => number;
+  /** an entry was dropped to make room (LRU): the primary tells the workers' copies */
+  onEvict?: (key: string) => void;
 }
 
 export class StickMemoryStore implements StickStore {
@@ -32,6 +34,7 @@ export class StickMemoryStore implements StickStore {
   readonly #expire: number | undefined;
   readonly #nopurge: boolean;
   readonly #now: () => number;
+  readonly #onEvict: ((key: string) => void) | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(opts: MemoryStoreOptions) {
@@ -39,6 +42,7 @@ export class StickMemoryStore implements StickStore {
     this.#expire = opts.expire;
     this.#nopurge = opts.nopurge;
     this.#now = opts.now ?? Date.now;
+    this.#onEvict = opts.onEvict;
     if (opts.expire !== undefined && !opts.now) {
       // Expired entries would otherwise hold memory until touched or evicted.
       this.#sweeper = setInterval(() => this.purgeExpired(), Math.min(Math.max(opts.expire, 100), 10_000));
@@ -80,7 +84,9 @@ export class StickMemoryStore implements StickStore {
       this.purgeExpired();
       if (this.#entries.size >= this.#size) {
         if (this.#nopurge) return undefined;
-        this.#entries.delete(this.#entries.keys().next().value!);
+        const oldest = this.#entries.keys().next().value!;
+        this.#entries.delete(oldest);
+        this.#onEvict?.(oldest);
       }
     }
     const e: StickEntry = { server, expires: this.#expiry(), pushedAt: this.#now(), dirty };

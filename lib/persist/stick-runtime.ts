@@ -1,8 +1,12 @@
 // Builds the stick tables of a configuration (memory, or shared through a `redis` section),
-// gives every backend with stick rules its StickRuleSet, and closes it all on stop.
+// gives every backend with stick rules its StickRuleSet, and closes it all on stop. In a
+// worker of `--workers N` a memory table is a copy of the primary's, so the workers share it.
 import type { Backend } from '../backend/backend.js';
+import { clusterWorker } from '../cluster/cluster-bus.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
+import { primaryStickLink } from './primary-stick-link.js';
+import { PrimaryStickStore } from './primary-stick-store.js';
 import { RedisLink } from './redis-link.js';
 import { RedisStickStore } from './redis-stick-store.js';
 import { StickMemoryStore } from './stick-memory-store.js';
@@ -35,6 +39,7 @@ export interface StickRuntime {
 export function attachStickTables(config: Config, backends: ReadonlyMap<string, Backend>, log: Logger): StickRuntime {
   const links = new Map<string, RedisLink>();
   const tables = new Map<string, StickTable>();
+  const worker = clusterWorker();
   for (const p of config.proxies) {
     const t = p.stickTable;
     if (!t || !backends.has(p.name)) continue;
@@ -49,6 +54,8 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
         links.set(rc!.name, link);
       }
       store = new RedisStickStore(p.name, link, opts, log);
+    } else if (worker) {
+      store = new PrimaryStickStore(p.name, t, primaryStickLink(worker), log);
     } else {
       store = new StickMemoryStore(opts);
     }
@@ -66,7 +73,7 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
     status() {
       return [...tables.values()].map((t) => {
         const store = t.store;
-        const entries = store instanceof RedisStickStore ? store.localCount : (store as StickMemoryStore).count;
+        const entries = store instanceof RedisStickStore || store instanceof PrimaryStickStore ? store.localCount : (store as StickMemoryStore).count;
         const link = t.config.redis ? links.get(t.config.redis.name) : undefined;
         const rt = link?.roundTrips;
         return {
