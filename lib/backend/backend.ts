@@ -6,6 +6,7 @@ import { createBalancer } from '../balance/create-balancer.js';
 import type { Logger } from '../observe/logger.js';
 import type { StickRules } from '../persist/stick-rules.js';
 import { dynamicCookie } from '../persist/dynamic-cookie.js';
+import { slotLeases } from '../cluster/slot-leases.js';
 import { HealthCheck } from './health-check.js';
 import { Server, type QueuedRequest } from './server.js';
 
@@ -33,6 +34,7 @@ export class Backend {
     this.#log = log;
     this.servers = assignIds(config).map(([sc, id]) => new Server(sc, id));
     for (const s of this.servers) s.onSlotFree = (srv) => this.#serveQueue(srv);
+    this.#leaseSlots();
     const key = config.dynamicCookieKey;
     if (config.cookie?.dynamic && key !== undefined) {
       for (const s of this.servers) s.cookie ??= dynamicCookie(key, s.host, s.port);
@@ -92,6 +94,25 @@ export class Backend {
 
   enqueue(waiter: QueuedRequest): void {
     this.queue.push(waiter);
+    // With several workers, any server with a maxconn might lend this worker a slot.
+    for (const s of this.servers) if (s.share && s.balanceable) s.share.queued();
+  }
+
+  /**
+   * In a worker of several, a server's maxconn holds for all workers together: the worker
+   * uses only the slots the primary leased it (lib/cluster/slot-leases.ts). A single process
+   * counts them locally, as before.
+   */
+  #leaseSlots(): void {
+    const leases = slotLeases();
+    if (!leases) return;
+    for (const s of this.servers) {
+      if (s.maxconn > 0) s.share = leases.bind(this.name, s, this.queue);
+      s.onMaxconnSet = (srv) => {
+        srv.share ??= leases.bind(this.name, srv, this.queue);
+        srv.share.maxconnSet(srv.maxconn);
+      };
+    }
   }
 
   #serveQueue(server: Server): void {

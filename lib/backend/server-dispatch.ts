@@ -126,7 +126,7 @@ export class ServerDispatch implements QueuedRequest {
     this.#server = server;
     if (server.isFull()) {
       if (server.queueFull()) return this.#queueElsewhere(server);
-      server.queue.push(this);
+      server.enqueue(this);
       this.#armQueueTimeout();
       return;
     }

@@ -2,6 +2,7 @@
 // the requests queued for it (maxconn) and its idle keep-alive connections.
 import type { ServerConnection } from './server-connection.js';
 import type { ServerConfig } from '../config/types.js';
+import type { SlotShare } from '../cluster/slot-leases.js';
 
 /** A request waiting for a connection slot; `grant` is called with the server that has one. */
 export interface QueuedRequest {
@@ -21,7 +22,7 @@ export class Server {
   /** the `cookie` value, or one derived by `cookie ... dynamic` */
   cookie: string | undefined;
   readonly backup: boolean;
-  readonly maxconn: number;
+  #maxconn: number;
   /** stable identity for shared tables: the `id` keyword, else assigned in file order */
   readonly id: number;
   readonly config: ServerConfig;
@@ -43,6 +44,13 @@ export class Server {
   readonly idle: ServerConnection[] = [];
   /** set by the backend so a freed slot can also serve its shared queue */
   onSlotFree: ((server: Server) => void) | undefined;
+  /**
+   * In a worker of several: this worker's lease of the server's maxconn slots, held across
+   * workers by the primary (lib/cluster/slot-leases.ts). Undefined in a single process.
+   */
+  share: SlotShare | undefined;
+  /** set by the backend in a worker of several: `set maxconn server` must reach the primary */
+  onMaxconnSet: ((server: Server) => void) | undefined;
 
   constructor(config: ServerConfig, id: number) {
     this.config = config;
@@ -51,7 +59,7 @@ export class Server {
     this.port = config.port;
     this.cookie = config.cookie;
     this.backup = config.backup;
-    this.maxconn = config.maxconn;
+    this.#maxconn = config.maxconn;
     this.weight = config.weight;
     this.userWeight = config.weight;
     this.hashKey = config.hashKey ?? 'id';
@@ -75,18 +83,42 @@ export class Server {
     return this.maxqueue > 0 && this.queue.filter((w) => !w.cancelled).length >= this.maxqueue;
   }
 
+  /** Most connections at once (0: no limit); `set maxconn server` changes it at run time. */
+  get maxconn(): number {
+    return this.#maxconn;
+  }
+
+  set maxconn(n: number) {
+    this.#maxconn = n;
+    this.onMaxconnSet?.(this);
+  }
+
+  /** At maxconn; with several workers, also when this worker uses every slot it has leased. */
   isFull(): boolean {
-    return this.maxconn > 0 && this.active >= this.maxconn;
+    return this.#maxconn > 0 && (this.active >= this.#maxconn || (this.share !== undefined && this.share.inUse >= this.share.leased));
   }
 
   take(): void {
     this.active++;
     this.totalSessions++;
+    if (this.share) this.share.inUse++;
   }
 
   release(): void {
     this.active--;
-    // A freed slot goes first to requests queued for this server, then to the backend's queue.
+    // With several workers the lease decides: serve a waiter here, or give the slot back.
+    if (this.share) return this.share.freed(this);
+    this.serveWaiters();
+  }
+
+  /** Queues a request for this server's next free slot. */
+  enqueue(waiter: QueuedRequest): void {
+    this.queue.push(waiter);
+    this.share?.queued();
+  }
+
+  /** A slot is free: it goes first to requests queued for this server, then to the backend's queue. */
+  serveWaiters(): void {
     while (this.queue.length > 0 && !this.isFull()) {
       const waiter = this.queue.shift()!;
       if (waiter.cancelled) continue;

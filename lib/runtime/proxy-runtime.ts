@@ -14,6 +14,8 @@ import { TcpSession, type TcpFrontend } from '../tcp/tcp-session.js';
 import { describeBind, listen } from './listener.js';
 import { HttpRules } from '../rules/http-rules.js';
 import { hasRules } from '../rules/proxy-rules.js';
+import { clusterWorker } from '../cluster/cluster-bus.js';
+import { fairShare } from '../cluster/slot-share.js';
 
 interface FrontendSlots {
   active: number;
@@ -37,6 +39,12 @@ export class ProxyRuntime {
   #active = 0;
   #frontendSlots = new Map<ProxyConfig, FrontendSlots>();
   #waiting: Array<{ slots: FrontendSlots; socket: net.Socket; start: (socket: net.Socket) => void }> = [];
+  /**
+   * With several workers, global and frontend maxconn are split between them: each admits its
+   * fair share (at least one). HAProxy counts maxconn per process; limpet's workers together
+   * stand for one process.
+   */
+  #perWorker = perWorkerLimit();
 
   constructor(config: Config, log: Logger, counters?: CounterRegistry) {
     this.#config = config;
@@ -203,7 +211,7 @@ export class ProxyRuntime {
 
   #hasSlot(slots: FrontendSlots): boolean {
     const globalMax = this.#config.global.maxconn;
-    return (globalMax === undefined || this.#active < globalMax) && (slots.maxconn === undefined || slots.active < slots.maxconn);
+    return (globalMax === undefined || this.#active < this.#perWorker(globalMax)) && (slots.maxconn === undefined || slots.active < this.#perWorker(slots.maxconn));
   }
 
   #take(slots: FrontendSlots, socket: net.Socket, start: (socket: net.Socket) => void): void {
@@ -245,4 +253,11 @@ export class ProxyRuntime {
     this.stick.close();
     this.observer.close();
   }
+}
+
+/** This worker's part of a connection limit (the limit itself in a single process). */
+function perWorkerLimit(): (limit: number) => number {
+  const w = clusterWorker();
+  if (!w || w.workers <= 1) return (limit) => limit;
+  return (limit) => Math.max(1, fairShare(limit, w.workerId, w.workers));
 }

@@ -1,0 +1,160 @@
+// The primary's book of one server's maxconn slots across workers: how many each worker holds
+// (its lease), how many requests wait in each for one, and what it has been told to keep.
+// Free slots go to waiting workers, fewest-held first; while some wait and none is free, the
+// pool is contended: every worker is told how many it may keep (a fair share among those that
+// wait, none for the others) and gives the rest back as its requests finish. Uncontended,
+// workers keep what they hold, so a busy worker pays no message per request.
+import { fairShare, shareAt } from './slot-share.js';
+
+/** How the pool speaks to workers (the service sends these over the cluster channel). */
+export interface SlotOutbox {
+  grant(workerId: number, n: number): void;
+  /** keep at most `keep` slots; null: no longer contended, keep what you hold */
+  recall(workerId: number, keep: number | null): void;
+}
+
+interface WorkerBook {
+  leased: number;
+  /** grants counted since the worker started (its initial share included) */
+  granted: number;
+  /** the worker's last count of waiting requests, and the grants it had seen then */
+  wanted: number;
+  seen: number;
+  /** the recall in force, as last sent */
+  keep: number | null;
+  /** said hello since it started */
+  greeted: boolean;
+}
+
+export class SlotPool {
+  readonly key: string;
+  #maxconn: number;
+  #workers: number;
+  #out: SlotOutbox;
+  #books = new Map<number, WorkerBook>();
+
+  /** Every worker starts holding its fair share, so first requests need no message. */
+  constructor(key: string, maxconn: number, workers: number, out: SlotOutbox) {
+    this.key = key;
+    this.#maxconn = maxconn;
+    this.#workers = workers;
+    this.#out = out;
+    for (let id = 1; id <= workers; id++) {
+      const share = maxconn > 0 ? fairShare(maxconn, id, workers) : 0;
+      this.#books.set(id, { leased: share, granted: share, wanted: 0, seen: 0, keep: null, greeted: false });
+    }
+  }
+
+  get maxconn(): number {
+    return this.#maxconn;
+  }
+
+  /** Slots held by workers (may exceed maxconn for a while after it was lowered). */
+  get leased(): number {
+    let n = 0;
+    for (const b of this.#books.values()) n += b.leased;
+    return n;
+  }
+
+  /** What worker `id` holds (for tests and logs). */
+  leaseOf(id: number): number {
+    return this.#book(id).leased;
+  }
+
+  /**
+   * A worker (new, or replacing a dead one) starts using this server: it holds what the book
+   * says; a replacement, whose predecessor's slots went back to the pool, gets up to its fair
+   * share of the free ones.
+   */
+  hello(id: number): { leased: number; granted: number; keep: number | null } {
+    const b = this.#book(id);
+    if (!b.greeted && this.#maxconn > 0) {
+      const top = Math.max(0, Math.min(fairShare(this.#maxconn, id, this.#workers) - b.leased, this.#free()));
+      b.leased += top;
+      b.granted += top;
+    }
+    b.greeted = true;
+    return { leased: b.leased, granted: b.granted, keep: b.keep };
+  }
+
+  want(id: number, wanted: number, seen: number): void {
+    const b = this.#book(id);
+    b.wanted = wanted;
+    b.seen = seen;
+    this.#rebalance();
+  }
+
+  giveBack(id: number, n: number): void {
+    const b = this.#book(id);
+    b.leased = Math.max(0, b.leased - n);
+    this.#rebalance();
+  }
+
+  /** `set maxconn server`, or a reload with another value (0: no limit). */
+  setMaxconn(n: number): void {
+    if (n === this.#maxconn) return;
+    this.#maxconn = n;
+    this.#rebalance();
+  }
+
+  /** A worker died: what it held comes back, and its replacement starts afresh. */
+  workerExited(id: number): void {
+    this.#books.set(id, { leased: 0, granted: 0, wanted: 0, seen: 0, keep: null, greeted: false });
+    this.#rebalance();
+  }
+
+  #book(id: number): WorkerBook {
+    let b = this.#books.get(id);
+    if (!b) this.#books.set(id, (b = { leased: 0, granted: 0, wanted: 0, seen: 0, keep: null, greeted: false }));
+    return b;
+  }
+
+  #free(): number {
+    return this.#maxconn - this.leased;
+  }
+
+  /** Requests waiting in a worker that no grant already on its way will serve. */
+  #waiting(b: WorkerBook): number {
+    return Math.max(0, b.wanted - (b.granted - b.seen));
+  }
+
+  #rebalance(): void {
+    const ids = [...this.#books.keys()].sort((a, b) => a - b);
+    if (this.#maxconn <= 0) {
+      for (const id of ids) this.#tell(id, null);
+      return;
+    }
+    // Free slots to waiting workers, one at a time to whoever holds fewest.
+    let free = this.#free();
+    const grants = new Map<number, number>();
+    while (free > 0) {
+      let to: number | undefined;
+      for (const id of ids) {
+        const b = this.#books.get(id)!;
+        if (this.#waiting(b) > 0 && (to === undefined || b.leased < this.#books.get(to)!.leased)) to = id;
+      }
+      if (to === undefined) break;
+      const b = this.#books.get(to)!;
+      b.leased++;
+      b.granted++;
+      grants.set(to, (grants.get(to) ?? 0) + 1);
+      free--;
+    }
+    for (const [id, n] of grants) this.#out.grant(id, n);
+    const wanting = ids.filter((id) => this.#waiting(this.#books.get(id)!) > 0);
+    const contended = wanting.length > 0 || free < 0;
+    // Over-leased (maxconn lowered) with nobody waiting: every worker down to its fair share.
+    const takers = wanting.length > 0 ? wanting : ids;
+    for (const id of ids) {
+      const i = takers.indexOf(id);
+      this.#tell(id, !contended ? null : i < 0 ? 0 : shareAt(this.#maxconn, i, takers.length));
+    }
+  }
+
+  #tell(id: number, keep: number | null): void {
+    const b = this.#books.get(id)!;
+    if (b.keep === keep) return;
+    b.keep = keep;
+    this.#out.recall(id, keep);
+  }
+}

@@ -1,0 +1,96 @@
+// The primary's book of a server's maxconn slots across workers (lib/cluster/slot-pool.ts):
+// fair initial shares, grants from free slots, recalls while contended, dead workers' slots.
+import t from 'tap';
+import { SlotPool } from '../../lib/cluster/slot-pool.js';
+import { fairShare } from '../../lib/cluster/slot-share.js';
+
+function pool(maxconn: number, workers: number) {
+  const grants: Array<[number, number]> = [];
+  const recalls: Array<[number, number | null]> = [];
+  const p = new SlotPool('be/s1', maxconn, workers, {
+    grant: (id, n) => grants.push([id, n]),
+    recall: (id, keep) => recalls.push([id, keep]),
+  });
+  return { p, grants, recalls };
+}
+
+t.test('fair shares add up to the total, the remainder to low ids', async (t) => {
+  t.same([1, 2, 3].map((id) => fairShare(10, id, 3)), [4, 3, 3]);
+  t.same([1, 2, 3, 4].map((id) => fairShare(3, id, 4)), [1, 1, 1, 0]);
+  t.equal(fairShare(7, 1, 1), 7);
+  const { p } = pool(3, 2);
+  t.same([p.hello(1).leased, p.hello(2).leased], [2, 1], 'each worker starts with its share');
+  t.equal(p.leased, 3);
+});
+
+t.test('a want is granted from free slots, else recalled from the others', async (t) => {
+  const { p, grants, recalls } = pool(3, 2);
+  p.hello(1);
+  p.hello(2);
+  p.giveBack(1, 1);
+  p.want(2, 2, 1);
+  t.same(grants, [[2, 1]], 'the one free slot goes to the waiting worker');
+  t.same(recalls, [[1, 0], [2, 3]], 'contended: the idle worker keeps none, the waiting one may hold all');
+  t.equal(p.leased, 3, 'never more leased than maxconn');
+  p.giveBack(1, 1);
+  t.same(grants.at(-1), [2, 1], 'a slot given back goes to the waiting worker');
+  t.equal(p.leaseOf(2), 3);
+  p.want(2, 0, 2);
+  t.same(recalls.at(-1), [2, null], 'nobody waits: no longer contended');
+  t.same(recalls.at(-2), [1, null]);
+});
+
+t.test('a want already served by grants on their way is not counted twice', async (t) => {
+  const { p, grants } = pool(4, 2);
+  p.hello(1);
+  p.hello(2);
+  p.giveBack(1, 2);
+  p.want(2, 1, 2);
+  t.same(grants, [[2, 1]]);
+  // The worker's next count (still 1 waiting) was made before it saw that grant.
+  p.want(2, 1, 2);
+  t.same(grants, [[2, 1]], 'no second grant for the same waiting request');
+  t.equal(p.leased, 3, 'the other slot stays free');
+});
+
+t.test('two waiting workers share the slots fairly', async (t) => {
+  const { p, recalls } = pool(4, 2);
+  p.hello(1);
+  p.hello(2);
+  p.want(1, 5, 2);
+  p.want(2, 5, 2);
+  t.same(recalls.slice(-2), [[1, 2], [2, 2]], 'each keeps half');
+  p.giveBack(1, 1);
+  t.equal(p.leaseOf(2), 2, 'a freed slot goes to the one holding fewest');
+  t.equal(p.leaseOf(1), 2);
+});
+
+t.test("a dead worker's slots come back; its replacement gets a share of what is free", async (t) => {
+  const { p, grants } = pool(3, 2);
+  p.hello(1);
+  p.hello(2);
+  p.want(2, 3, 0);
+  p.workerExited(1);
+  t.same(grants, [[2, 2]], "the dead worker's two slots go to the waiting one");
+  t.equal(p.hello(1).leased, 0, 'nothing free for the replacement');
+  p.want(2, 0, 2);
+  p.giveBack(2, 3);
+  p.workerExited(1);
+  t.equal(p.hello(1).leased, 2, 'a replacement starts with its share when slots are free');
+});
+
+t.test('maxconn lowered: every worker down to its share; raised: waiting workers get the new slots', async (t) => {
+  const { p, recalls, grants } = pool(4, 2);
+  p.hello(1);
+  p.hello(2);
+  p.setMaxconn(2);
+  t.same(recalls.slice(-2), [[1, 1], [2, 1]], 'over-leased: each keeps its share of the new limit');
+  p.giveBack(1, 1);
+  p.giveBack(2, 1);
+  t.same(recalls.slice(-2), [[1, null], [2, null]], 'back within the limit');
+  p.want(1, 3, 2);
+  p.setMaxconn(5);
+  t.same(grants.at(-1), [1, 3], 'the new slots go to the waiting worker');
+  p.setMaxconn(0);
+  t.equal(recalls.at(-1)![1], null, 'no limit: nothing to recall');
+});
