@@ -3,13 +3,16 @@
 // and a reload keep the entries, expiry slides across workers, and `show table` lists what
 // both learned. Each request says which worker served it (`X-Worker: %pid`); the kernel
 // spreads connections unevenly, so checks that need both workers send bursts of concurrent
-// connections until both answered (bounded).
+// connections until both answered (bounded). Last, a table shared through Redis works the
+// same from every worker.
 import net from 'node:net';
 import t from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
+import { requireRedis } from '../helpers/redis-server.js';
+import { redisCommand } from '../helpers/resp.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 
 interface Hit {
@@ -239,4 +242,66 @@ ${srv(2)}
     t.ok(bothWorkers(hits), `both workers served (pids ${[...pids(hits)]})`);
     t.same(servers(hits), ['s2'], `all ${hits.length} requests went to s2 after the reload`);
   });
+});
+
+t.test('a Redis-backed table under --workers 2 shares through Redis from every worker', async (t) => {
+  const redis = await requireRedis(t);
+  if (!redis) return;
+  const origins = [await origin('s1', t), await origin('s2', t), await origin('s3', t), await origin('s4', t)];
+  const srv = (n: number) => '    http-response set-header X-Worker %pid\n' + origins.slice(0, n).map((o) => `    server ${o.name} 127.0.0.1:${o.port}`).join('\n');
+  const [cookie, first] = await freePorts(2);
+  await startProxy(t, `
+redis shared
+    server 127.0.0.1:${redis.port}
+    prefix limpet-workers
+    timeout 500ms
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen cookie
+    bind 127.0.0.1:${cookie}
+    balance roundrobin
+    stick-table type string len 64 size 1000 expire 1m redis shared
+    stick store-response res.cook(SID)
+    stick match req.cook(SID)
+${srv(2)}
+listen first
+    bind 127.0.0.1:${first}
+    balance random
+    stick-table type string len 32 size 1000 expire 1m redis shared
+    stick on req.hdr(x-client)
+${srv(4)}
+`, { extraArgs: ['--workers', '2'], waitPorts: [cookie!, first!] });
+  // Each worker connects to Redis in the background, a command and a subscriber connection
+  // each; clients that come before are placed as during an outage.
+  const clients = async () => String(await redisCommand(redis.port, ['CLIENT', 'LIST'])).split('\n').filter((l) => l.includes('cmd=') && !l.includes('cmd=client')).length;
+  const connectBy = Date.now() + 5000;
+  while ((await clients()) < 4 && Date.now() < connectBy) await sleep(20);
+  t.ok((await clients()) >= 4, 'both workers connected to Redis');
+  await sleep(200);
+
+  let sid: Hit | undefined;
+  for (let i = 0; i < 8 && !sid; i++) {
+    const h = await hit(cookie!);
+    if (h.server === 's2' && h.sid) sid = h;
+  }
+  if (!t.ok(sid, 'a SID from s2')) return;
+  const deadline = Date.now() + 3000;
+  while ((await redisCommand(redis.port, ['GET', `limpet-workers:cookie:${sid!.sid}`])) !== 's2' && Date.now() < deadline) await sleep(20);
+  t.equal(await redisCommand(redis.port, ['GET', `limpet-workers:cookie:${sid!.sid}`]), 's2', 'Redis holds the SID learned by one worker');
+  const hits = await until(cookie!, bothWorkers, { cookie: `SID=${sid!.sid}` });
+  t.same(errors(hits), [], 'no request failed');
+  t.ok(bothWorkers(hits), `both workers served (pids ${[...pids(hits)]}; learned in ${sid!.pid})`);
+  t.same(servers(hits), ['s2'], `all ${hits.length} requests went to s2`);
+
+  let contested = 0;
+  for (let round = 0; round < 40 && contested < 3; round++) {
+    const hs = await burst(first!, 16, { 'x-client': `client-${round}` });
+    t.same(errors(hs), [], `round ${round}: no request failed`);
+    if (servers(hs).length !== 1) t.fail(`round ${round}: client-${round} placed on ${servers(hs)} (pids ${[...pids(hs)]})`);
+    if (bothWorkers(hs)) contested++;
+  }
+  t.ok(contested >= 3, `${contested} new keys met both workers in their first burst`);
 });
