@@ -12,9 +12,9 @@ export const STICK_TOPICS = {
   lookup: 'stick-lookup',
   /** worker → primary, request: first writer wins */
   claim: 'stick-claim',
-  /** worker → primary, one-way: stores, refreshes and deletes, batched per tick */
+  /** worker → primary, one-way: stores, refreshes and deletes, batched */
   ops: 'stick-ops',
-  /** primary → every worker, one-way: what changed, batched per tick */
+  /** primary → every worker, one-way: what changed, batched */
   events: 'stick-events',
 } as const;
 

@@ -1,8 +1,8 @@
 // The primary's copy of every memory stick table under `--workers N`: the one that decides.
 // Workers keep full local copies (lib/persist/primary-stick-store.ts) and answer hits from
 // them; they ask here only for keys they lack, claim new keys here (first writer wins), and
-// send what they store, refresh and delete. Every change is told to every worker, batched per
-// tick, so their copies follow. Tables are created by the first worker that attaches them, and
+// send what they store, refresh and delete. Every change is told to every worker (batched:
+// one message for all the changes one incoming message made), so their copies follow. Tables are created by the first worker that attaches them, and
 // keep their entries for as long as a configuration has a table of that name and key type
 // (reloads, respawned workers). Tables shared through a `redis` section never come here.
 import type { Config } from '../config/types.js';
@@ -35,7 +35,7 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
     pending.push(e);
     if (flushing) return;
     flushing = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       flushing = false;
       const events = pending;
       pending = [];

@@ -1,7 +1,9 @@
 // A worker's line to the primary's stick tables (`--workers N`): one per process, shared by
 // every PrimaryStickStore (each table, and during a reload the old runtime's beside the new
 // one's). It hands the primary's change events to the stores of their table, and batches the
-// one-way operations of a tick into one message.
+// one-way operations of one callback into one message, sent before the event loop goes on: a
+// store-response's entry must reach the primary before the client, given the response, can
+// bring its next request to another worker.
 import type { WorkerChannel } from '../cluster/cluster-bus.js';
 import { STICK_TOPICS, type StickEvent, type StickOp } from '../cluster/stick-protocol.js';
 
@@ -47,7 +49,7 @@ export class PrimaryStickLink {
     this.#ops.push(op);
     if (this.#flushing) return;
     this.#flushing = true;
-    setImmediate(() => this.#flush());
+    queueMicrotask(() => this.#flush());
   }
 
   /** Operations sent before a request reach the primary before it. */
