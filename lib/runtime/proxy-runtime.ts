@@ -243,7 +243,9 @@ export class ProxyRuntime {
     for (const w of this.#waiting.splice(0)) w.socket.destroy();
     // Listeners handed to a newer runtime (reload) are its to close.
     if (this.#handedOver.size > 0) this.#listeners = [];
-    await Promise.all(this.#listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // close() frees the socket at once; its callback would wait for every connection to end,
+    // idle keep-alive ones included, before the grace period even began.
+    for (const l of this.#listeners) l.close();
     this.#listeners = [];
     for (const s of this.#sessions) if (s instanceof HttpSession) s.shutdown(closeIdle);
     const deadline = Date.now() + graceMs;
