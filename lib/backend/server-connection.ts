@@ -8,6 +8,35 @@ import type { ReadTarget, ReusedReads } from './reused-reads.js';
 /** Idle connections kept per server when `pool-max-conn` is not set (`-1` lifts it). */
 const DEFAULT_POOL_MAX = 256;
 
+/**
+ * Idle connections and when each expires. One timer for all of them, armed for the earliest
+ * expiry: a socket timeout set when a connection goes idle and another when it is taken again
+ * made two timers (and two bound closures) per request.
+ */
+const idleUntil = new Map<ServerConnection, number>();
+let expiryTimer: NodeJS.Timeout | undefined;
+let expiryDue = Infinity;
+
+function scheduleExpiry(due: number): void {
+  if (due >= expiryDue) return;
+  if (expiryTimer) clearTimeout(expiryTimer);
+  expiryDue = due;
+  expiryTimer = setTimeout(expireIdle, Math.max(0, due - Date.now()));
+  expiryTimer.unref();
+}
+
+function expireIdle(): void {
+  expiryTimer = undefined;
+  expiryDue = Infinity;
+  const now = Date.now();
+  let next = Infinity;
+  for (const [conn, until] of idleUntil) {
+    if (until <= now) conn.discard();
+    else if (until < next) next = until;
+  }
+  if (next !== Infinity) scheduleExpiry(next);
+}
+
 export interface ServerConnectionOwner {
   /** true: nothing of `chunk` is kept after the call (with ReusedReads, its memory is read into again) */
   onServerData(chunk: Buffer): boolean | void;
@@ -24,6 +53,8 @@ export class ServerConnection implements ReadTarget {
   uses = 0;
   #owner: ServerConnectionOwner | undefined;
   #closed = false;
+  /** the socket's inactivity timeout now (`timeout server` of the last user) */
+  #timeoutMs = 0;
 
   /** `reads`: the socket was opened with its `onread` (no 'data' events then) */
   constructor(socket: net.Socket, server: Server, reads?: ReusedReads) {
@@ -41,13 +72,14 @@ export class ServerConnection implements ReadTarget {
     });
     socket.on('close', () => {
       this.#closed = true;
+      idleUntil.delete(this);
       this.#removeFromPool();
       // A close without 'end' or 'error' (destroyed locally) needs no owner notification.
     });
     socket.on('drain', () => this.#owner?.onServerDrain());
     socket.on('timeout', () => {
       if (this.#owner) this.#owner.onServerTimeout();
-      else this.destroy();
+      else this.discard();
     });
   }
 
@@ -68,7 +100,13 @@ export class ServerConnection implements ReadTarget {
   attach(owner: ServerConnectionOwner, serverTimeout: number | undefined): void {
     this.#owner = owner;
     this.uses++;
-    this.socket.setTimeout(serverTimeout ?? 0);
+    idleUntil.delete(this);
+    // Set once and kept while idle (the idle expiry is never later than `timeout server`).
+    const ms = serverTimeout ?? 0;
+    if (ms !== this.#timeoutMs) {
+      this.#timeoutMs = ms;
+      this.socket.setTimeout(ms);
+    }
     if (this.socket.isPaused()) this.socket.resume();
   }
 
@@ -83,7 +121,7 @@ export class ServerConnection implements ReadTarget {
     // http-reuse safe parks a connection each, which no first request may take (HAProxy bounds
     // its idle connections by tune.pool-high-fd-ratio for the same reason).
     const max = this.server.config.poolMaxConn ?? DEFAULT_POOL_MAX;
-    if (max >= 0 && this.server.idle.length >= max) return this.destroy();
+    if (max >= 0 && this.server.idle.length >= max) return this.discard();
     this.hold(idleTimeout);
     this.server.idle.push(this);
   }
@@ -92,7 +130,13 @@ export class ServerConnection implements ReadTarget {
   hold(idleTimeout: number | undefined): void {
     this.#owner = undefined;
     if (this.closed) return;
-    this.socket.setTimeout(idleTimeout ?? 0);
+    if (idleTimeout !== undefined && idleTimeout > 0) {
+      const until = Date.now() + idleTimeout;
+      // Map order is idle order: taken out and put back at the end.
+      idleUntil.delete(this);
+      idleUntil.set(this, until);
+      scheduleExpiry(until);
+    }
     if (this.socket.isPaused()) this.socket.resume();
   }
 
@@ -102,8 +146,23 @@ export class ServerConnection implements ReadTarget {
 
   destroy(): void {
     this.#owner = undefined;
+    idleUntil.delete(this);
     this.#removeFromPool();
     this.socket.destroy();
+  }
+
+  /**
+   * Closes a connection with nothing in flight that the server has not closed: with a reset,
+   * as HAProxy closes its server connections (FD_LINGER_RISK, set at connect and cleared only
+   * when the server's FIN was read). A plain close would leave a TIME_WAIT on the proxy's side
+   * for each one, and with thousands of them every later connect() hunts longer for a port.
+   */
+  discard(): void {
+    if (this.socket.readableEnded || this.socket.connecting || this.socket.destroyed) return this.destroy();
+    this.#owner = undefined;
+    idleUntil.delete(this);
+    this.#removeFromPool();
+    this.socket.resetAndDestroy();
   }
 
   #removeFromPool(): void {

@@ -107,6 +107,8 @@ const EMPTY = Buffer.alloc(0);
 const SMALL = 8192;
 /** HAProxy's default pool-purge-delay: how long an idle server connection is kept. */
 const POOL_PURGE_DELAY = 5000;
+/** How long a client whose connection limpet ended has to read what was sent before it is cut. */
+const CLOSE_SOON_MS = 5000;
 const CR = 13;
 const LF = 10;
 
@@ -120,7 +122,10 @@ export class HttpSession implements ServerConnectionOwner {
   #tx: Transaction | undefined;
   #requests = 0;
   #headTimer: NodeJS.Timeout | undefined;
-  #headTimerMs = 0;
+  /** when the running head timer fires (ms since epoch; Infinity when none runs) */
+  #headTimerFires = Infinity;
+  /** when the awaited request head is late (ms since epoch) */
+  #headDue = 0;
   /** the head timer counts: a request head is awaited */
   #headTimerArmed = false;
   /** the head timer runs for an idle keep-alive connection (not yet for a started request) */
@@ -317,8 +322,15 @@ export class HttpSession implements ServerConnectionOwner {
       dechunk: false,
       serverTainted: false,
       upgrade: parsed.upgrade,
-      ...(verdict ? { rules: verdict.txn } : {}),
-      ...(verdict?.server ? { forcedServer: verdict.server } : {}),
+      // Every field present from the start (no spreads): one object shape for every request.
+      rules: verdict?.txn,
+      forcedServer: verdict?.server,
+      l7Retries: undefined,
+      l7Target: undefined,
+      dispatch: undefined,
+      conn: undefined,
+      server: undefined,
+      stickServer: undefined,
     };
     this.#tx = tx;
     const stick = backend.stick;
@@ -332,25 +344,32 @@ export class HttpSession implements ServerConnectionOwner {
   }
 
   /** Which idle connections this request may take, following `http-reuse` (HAProxy's meaning). */
-  #reuseFor(tx: Transaction, allowed: boolean): Pick<DispatchOptions, 'reuse' | 'own'> {
-    if (!allowed || tx.serverClose) return { reuse: 'none' };
+  #reuseFor(tx: Transaction, allowed: boolean): DispatchOptions['reuse'] {
+    if (!allowed || tx.serverClose) return 'none';
     const first = this.#requests === 1;
-    // The connection held for this client alone (`http-reuse never`, or one whose send-proxy
-    // header names this client) is offered first whatever the mode.
-    const own = this.#ownConn;
-    this.#ownConn = undefined;
     switch (tx.backend.config.httpReuse ?? 'safe') {
       case 'never':
-        return own ? { reuse: 'none', own } : { reuse: 'none' };
+        return 'none';
       case 'safe':
         // A first request goes on a fresh connection, so a server closing an idle one can
         // only ever hurt a request that the client knows it may retry.
-        return own ? { reuse: first ? 'none' : 'any', own } : { reuse: first ? 'none' : 'any' };
+        return first ? 'none' : 'any';
       case 'aggressive':
-        return own ? { reuse: first ? 'proven' : 'any', own } : { reuse: first ? 'proven' : 'any' };
+        return first ? 'proven' : 'any';
       case 'always':
-        return own ? { reuse: 'any', own } : { reuse: 'any' };
+        return 'any';
     }
+  }
+
+  /**
+   * The connection held for this client alone (`http-reuse never`, or one whose send-proxy
+   * header names this client): offered first whatever the mode, unless no reuse is allowed.
+   */
+  #takeOwnConn(tx: Transaction, allowed: boolean): ServerConnection | undefined {
+    if (!allowed || tx.serverClose) return undefined;
+    const own = this.#ownConn;
+    this.#ownConn = undefined;
+    return own;
   }
 
   /** What a send-proxy header says of this client: the PROXY-resolved client and frontend addresses. */
@@ -381,17 +400,19 @@ export class HttpSession implements ServerConnectionOwner {
   #dispatch(tx: Transaction, reuseAllowed: boolean): void {
     const body = this.#postBody(tx, reuseAllowed);
     if (body === null) return;
+    const head = tx.head;
     const dispatch = new ServerDispatch(
       tx.backend,
       {
         persistent: tx.l7Target ? ('same' in tx.l7Target ? tx.l7Target.same : undefined) : (tx.forcedServer ?? tx.cookie.server ?? tx.stickServer),
-        ...(tx.l7Target && 'avoid' in tx.l7Target ? { avoid: tx.l7Target.avoid } : {}),
+        avoid: tx.l7Target && 'avoid' in tx.l7Target ? tx.l7Target.avoid : undefined,
         persistentReason: tx.cookie.server && !tx.forcedServer ? 'cookie' : 'stick',
         forcePersist: tx.cookie.forced === true && !tx.forcedServer,
-        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(tx.head), method: tx.method, header: (n) => tx.head.first(n), ...(body ? { body } : {}) },
+        ctx: { clientAddress: this.remoteAddress, uri: requestTarget(head), method: tx.method, header: (n) => head.first(n), body: body ?? undefined },
         // read only for a send-proxy server: getpeername and getsockname cost on every new client
-        ...(tx.backend.servers.some((s) => s.config.sendProxy) ? { clientAddresses: this.#clientAddresses() } : {}),
-        ...this.#reuseFor(tx, reuseAllowed),
+        clientAddresses: hasSendProxyServer(tx.backend) ? this.#clientAddresses() : undefined,
+        reuse: this.#reuseFor(tx, reuseAllowed),
+        own: this.#takeOwnConn(tx, reuseAllowed),
         reusedReads: true,
       },
       {
@@ -758,7 +779,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (!reusable) conn.destroy();
       // A send-proxy connection is private (HAProxy never shares one whose header names another client).
       else if ((tx.backend.config.httpReuse ?? 'safe') === 'never' || conn.server.config.sendProxy) {
-        this.#ownConn?.destroy();
+        this.#ownConn?.discard();
         this.#ownConn = conn;
         conn.hold(idleTimeout);
       } else conn.park(idleTimeout);
@@ -871,18 +892,28 @@ export class HttpSession implements ServerConnectionOwner {
     this.#headTimerIdle = idle;
     if (ms === undefined) return this.#clearHeadTimer();
     this.#headTimerArmed = true;
-    // One timer per session, rescheduled for each request rather than made anew.
-    if (this.#headTimer && this.#headTimerMs === ms) {
-      this.#headTimer.refresh();
-      return;
-    }
+    const due = Date.now() + ms;
+    this.#headDue = due;
+    // A running timer that fires no later than `due` is kept, and set again for what is left
+    // when it fires early: a busy keep-alive connection costs one timer per timeout period
+    // instead of a refresh (a clock read in libuv and a timer-list move) per request.
+    if (this.#headTimerFires <= due) return;
+    this.#startHeadTimer(ms, due);
+  }
+
+  #startHeadTimer(ms: number, fires: number): void {
     if (this.#headTimer) clearTimeout(this.#headTimer);
-    this.#headTimerMs = ms;
+    this.#headTimerFires = fires;
     this.#headTimer = setTimeout(() => this.#onHeadTimeout(), ms);
   }
 
   #onHeadTimeout(): void {
+    this.#headTimer = undefined;
+    this.#headTimerFires = Infinity;
+    if (this.#closingSoon) return this.#close();
     if (!this.#headTimerArmed || this.#tx || this.#closed) return;
+    const left = this.#headDue - Date.now();
+    if (left > 0) return this.#startHeadTimer(left, this.#headDue);
     this.#headTimerArmed = false;
     // An idle keep-alive connection closes quietly; a started or first request gets 408.
     if (this.#in.length > 0 || this.#requests === 0) this.#reject(408, 'timeout http-request');
@@ -896,6 +927,7 @@ export class HttpSession implements ServerConnectionOwner {
 
   #clearHeadTimer(): void {
     this.#headTimerArmed = false;
+    this.#headTimerFires = Infinity;
     if (this.#headTimer) {
       clearTimeout(this.#headTimer);
       this.#headTimer = undefined;
@@ -967,11 +999,12 @@ export class HttpSession implements ServerConnectionOwner {
   #closeSoon(): void {
     if (this.#closingSoon) return; // the client's FIN after ours comes here a second time
     this.#closingSoon = true;
-    this.#ownConn?.destroy();
+    this.#ownConn?.discard();
     this.#ownConn = undefined;
-    const t = setTimeout(() => this.#close(), 5000);
-    t.unref();
-    this.#client.once('close', () => clearTimeout(t));
+    // The head timer, no longer needed for heads, bounds the wait (cleared by #close on 'close').
+    this.#headTimerArmed = false;
+    this.#startHeadTimer(CLOSE_SOON_MS, Infinity);
+    this.#headTimer?.unref();
   }
 
   #releaseParsers(): void {
@@ -994,7 +1027,7 @@ export class HttpSession implements ServerConnectionOwner {
     const tx = this.#tx;
     if (tx) this.#releaseServerSide(tx);
     this.#tx = undefined;
-    this.#ownConn?.destroy();
+    this.#ownConn?.discard();
     this.#ownConn = undefined;
     this.#in = EMPTY;
     this.#client.destroy();
@@ -1033,6 +1066,14 @@ function requestTarget(head: MessageHead): string {
   const line = head.startLine;
   const sp = line.indexOf(' ');
   return line.slice(sp + 1, line.lastIndexOf(' '));
+}
+
+/** Whether a backend has a send-proxy server, asked on every dispatch: its servers are fixed at start. */
+const sendProxyBackends = new WeakMap<Backend, boolean>();
+function hasSendProxyServer(backend: Backend): boolean {
+  let has = sendProxyBackends.get(backend);
+  if (has === undefined) sendProxyBackends.set(backend, (has = backend.servers.some((s) => s.config.sendProxy)));
+  return has;
 }
 
 function clientIp(address: string): string {

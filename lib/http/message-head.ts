@@ -95,9 +95,10 @@ export class MessageHead {
 export class HeadEdit {
   #head: MessageHead;
   #startLine: string | undefined;
-  #drop = new Set<HeaderLine>();
-  #replace = new Map<HeaderLine, string>();
-  #append: string[] = [];
+  // Made on the first edit: most heads go out unchanged, and one is built per message.
+  #drop: Set<HeaderLine> | undefined;
+  #replace: Map<HeaderLine, string> | undefined;
+  #append: string[] | undefined;
 
   constructor(head: MessageHead) {
     this.#head = head;
@@ -108,19 +109,19 @@ export class HeadEdit {
   }
 
   drop(h: HeaderLine): void {
-    this.#drop.add(h);
+    (this.#drop ??= new Set()).add(h);
   }
 
   replace(h: HeaderLine, line: string): void {
-    this.#replace.set(h, line);
+    (this.#replace ??= new Map()).set(h, line);
   }
 
   append(line: string): void {
-    this.#append.push(line);
+    (this.#append ??= []).push(line);
   }
 
   get changed(): boolean {
-    return this.#startLine !== undefined || this.#drop.size > 0 || this.#replace.size > 0 || this.#append.length > 0;
+    return this.#startLine !== undefined || this.#drop !== undefined || this.#replace !== undefined || this.#append !== undefined;
   }
 
   toBuffer(): Buffer {
@@ -131,12 +132,12 @@ export class HeadEdit {
     if (this.#startLine !== undefined) parts.push(Buffer.from(this.#startLine + '\r\n', 'latin1'));
     else parts.push(head.raw.subarray(0, firstLineEnd));
     for (const h of head.headers) {
-      if (this.#drop.has(h)) continue;
-      const repl = this.#replace.get(h);
+      if (this.#drop?.has(h)) continue;
+      const repl = this.#replace?.get(h);
       if (repl !== undefined) parts.push(Buffer.from(repl + '\r\n', 'latin1'));
       else parts.push(head.raw.subarray(h.start, h.end + 2));
     }
-    if (this.#append.length > 0) parts.push(Buffer.from(this.#append.join('\r\n') + '\r\n', 'latin1'));
+    if (this.#append !== undefined) parts.push(Buffer.from(this.#append.join('\r\n') + '\r\n', 'latin1'));
     parts.push(CRLF);
     return Buffer.concat(parts);
   }
