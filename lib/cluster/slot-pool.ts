@@ -1,10 +1,13 @@
 // The primary's book of one server's maxconn slots across workers: how many each worker holds
 // (its lease), how many requests wait in each for one, and what it has been told to keep.
 // Free slots go to waiting workers, fewest-held first; while some wait and none is free, the
-// pool is contended: every worker is told how many it may keep (a fair share among those that
-// wait, none for the others) and gives the rest back as its requests finish. Uncontended,
-// workers keep what they hold, so a busy worker pays no message per request.
-import { fairShare, shareAt } from './slot-share.js';
+// pool is contended: every worker is told how many it may keep, a max-min fair split of
+// maxconn by demand (what it holds plus what waits there), and gives back the rest as its
+// requests finish, and any slot it frees with nothing waiting. Splitting by demand, not by
+// who waits at this instant, keeps a worker whose queue empties for a moment from being told
+// to give everything back. Uncontended, workers keep what they hold, so a busy worker pays
+// no message per request.
+import { fairShare } from './slot-share.js';
 
 /** How the pool speaks to workers (the service sends these over the cluster channel). */
 export interface SlotOutbox {
@@ -20,7 +23,7 @@ interface WorkerBook {
   /** the worker's last count of waiting requests, and the grants it had seen then */
   wanted: number;
   seen: number;
-  /** the recall in force, as last sent */
+  /** the recall in force, as the worker knows it (last sent) */
   keep: number | null;
   /** said hello since it started */
   greeted: boolean;
@@ -141,20 +144,39 @@ export class SlotPool {
       free--;
     }
     for (const [id, n] of grants) this.#out.grant(id, n);
-    const wanting = ids.filter((id) => this.#waiting(this.#books.get(id)!) > 0);
-    const contended = wanting.length > 0 || free < 0;
-    // Over-leased (maxconn lowered) with nobody waiting: every worker down to its fair share.
-    const takers = wanting.length > 0 ? wanting : ids;
-    for (const id of ids) {
-      const i = takers.indexOf(id);
-      this.#tell(id, !contended ? null : i < 0 ? 0 : shareAt(this.#maxconn, i, takers.length));
+    const contended = free < 0 || ids.some((id) => this.#waiting(this.#books.get(id)!) > 0);
+    if (!contended) {
+      for (const id of ids) this.#tell(id, null);
+      return;
     }
+    const demand = (id: number) => this.#books.get(id)!.leased + this.#waiting(this.#books.get(id)!);
+    const keep = maxMinSplit(this.#maxconn, ids.map((id) => [id, demand(id)] as const));
+    for (const id of ids) this.#tell(id, keep.get(id) ?? 0);
   }
 
   #tell(id: number, keep: number | null): void {
     const b = this.#books.get(id)!;
     if (b.keep === keep) return;
+    // A worker compares `keep` only with what it holds: while both the value it knows and the
+    // new one are at least that, it would act alike, so spare it the message.
+    if (keep !== null && b.keep !== null && keep >= b.leased && b.keep >= b.leased) return;
     b.keep = keep;
     this.#out.recall(id, keep);
   }
+}
+
+/**
+ * Splits `total` so that no taker gets more than it asks and the smallest askers are served
+ * first (max-min fairness); equal demands split evenly, the lower id first on a remainder.
+ */
+export function maxMinSplit(total: number, demands: ReadonlyArray<readonly [number, number]>): Map<number, number> {
+  const order = [...demands].sort((a, b) => a[1] - b[1] || b[0] - a[0]);
+  const out = new Map<number, number>();
+  let left = total;
+  order.forEach(([id, d], i) => {
+    const give = Math.min(d, Math.floor(left / (order.length - i)));
+    out.set(id, give);
+    left -= give;
+  });
+  return out;
 }

@@ -1,7 +1,7 @@
 // The primary's book of a server's maxconn slots across workers (lib/cluster/slot-pool.ts):
 // fair initial shares, grants from free slots, recalls while contended, dead workers' slots.
 import t from 'tap';
-import { SlotPool } from '../../lib/cluster/slot-pool.js';
+import { maxMinSplit, SlotPool } from '../../lib/cluster/slot-pool.js';
 import { fairShare } from '../../lib/cluster/slot-share.js';
 
 function pool(maxconn: number, workers: number) {
@@ -30,14 +30,32 @@ t.test('a want is granted from free slots, else recalled from the others', async
   p.giveBack(1, 1);
   p.want(2, 2, 1);
   t.same(grants, [[2, 1]], 'the one free slot goes to the waiting worker');
-  t.same(recalls, [[1, 0], [2, 3]], 'contended: the idle worker keeps none, the waiting one may hold all');
+  t.same(recalls, [[1, 1], [2, 2]], 'contended: each keeps a fair split by demand (held + waiting: 1 and 3)');
   t.equal(p.leased, 3, 'never more leased than maxconn');
   p.giveBack(1, 1);
   t.same(grants.at(-1), [2, 1], 'a slot given back goes to the waiting worker');
   t.equal(p.leaseOf(2), 3);
-  p.want(2, 0, 2);
-  t.same(recalls.at(-1), [2, null], 'nobody waits: no longer contended');
-  t.same(recalls.at(-2), [1, null]);
+  t.same(recalls.slice(-2), [[1, null], [2, null]], 'nobody waits any more: no longer contended');
+});
+
+t.test('max-min split: small demands served first, the rest shared evenly', async (t) => {
+  const split = (total: number, d: number[]) => [...maxMinSplit(total, d.map((x, i) => [i + 1, x] as const))].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  t.same(split(20, [25, 25]), [10, 10]);
+  t.same(split(20, [3, 25]), [3, 17]);
+  t.same(split(3, [5, 5]), [2, 1], 'the remainder to the lower id');
+  t.same(split(10, [0, 4, 30]), [0, 4, 6]);
+});
+
+t.test('a worker whose queue empties for a moment keeps what it uses', async (t) => {
+  const { p, recalls } = pool(20, 2);
+  p.hello(1);
+  p.hello(2);
+  p.want(1, 15, 10);
+  p.want(2, 15, 10);
+  t.same(recalls.slice(-2), [[1, 10], [2, 10]]);
+  const before = recalls.length;
+  p.want(1, 0, 10);
+  t.equal(recalls.length, before, 'its 10 slots in use still count: nothing recalled');
 });
 
 t.test('a want already served by grants on their way is not counted twice', async (t) => {
