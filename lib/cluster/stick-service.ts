@@ -28,18 +28,23 @@ interface Table {
 
 export function stickTableService(ctx: PrimaryContext): PrimaryService {
   const tables = new Map<string, Table>();
-  let pending: StickEvent[] = [];
+  /** changes not yet told; `except`: the worker that already knows (a claim's answer told it) */
+  let pending: Array<{ e: StickEvent; except?: number }> = [];
   let flushing = false;
 
-  const tell = (e: StickEvent): void => {
-    pending.push(e);
+  const tell = (e: StickEvent, except?: number): void => {
+    pending.push(except === undefined ? { e } : { e, except });
     if (flushing) return;
     flushing = true;
     queueMicrotask(() => {
       flushing = false;
-      const events = pending;
+      const told = pending;
       pending = [];
-      ctx.channel.broadcast(STICK_TOPICS.events, events);
+      if (told.every((p) => p.except === undefined)) return ctx.channel.broadcast(STICK_TOPICS.events, told.map((p) => p.e));
+      for (const id of ctx.channel.workerIds) {
+        const events = told.filter((p) => p.except !== id).map((p) => p.e);
+        if (events.length > 0) ctx.channel.sendTo(id, STICK_TOPICS.events, events);
+      }
     });
   };
 
@@ -49,15 +54,18 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
     return { opts, store };
   };
 
-  /** Stores `server` unless the key has an entry (refreshed then); the entry's server, or undefined when full with nopurge. */
-  const firstWriter = (t: Table, id: string, key: string, server: string): { entry: StickEntry | undefined; existed: boolean } => {
+  /**
+   * Stores `server` unless the key has an entry (refreshed then): the entry, or undefined when
+   * full with nopurge. `claimer` is told by its answer, not by an event.
+   */
+  const firstWriter = (t: Table, id: string, key: string, server: string, claimer?: number): { entry: StickEntry | undefined; existed: boolean } => {
     const e = t.store.get(key);
     if (e) {
       t.store.touch(key, e);
       return { entry: e, existed: true };
     }
     const entry = t.store.set(key, server);
-    if (entry) tell({ op: 'set', id, key, server });
+    if (entry) tell({ op: 'set', id, key, server }, claimer);
     return { entry, existed: false };
   };
 
@@ -89,10 +97,13 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
     return e.server;
   });
 
-  ctx.channel.on(STICK_TOPICS.claim, (req: ClaimRequest): ClaimReply => {
+  ctx.channel.on(STICK_TOPICS.claim, (req: ClaimRequest, workerId: number): ClaimReply => {
     const t = tables.get(req.id);
     if (!t) return { winner: req.server, existed: false, stored: false };
-    const { entry, existed } = firstWriter(t, req.id, req.key, req.server);
+    // The answer reaches the claimer before any later change (one ordered pipe), so its copy
+    // needs no event; a change told in the same batch but made earlier arrives after the
+    // answer and may at worst remove the entry from its copy (then asked again on use).
+    const { entry, existed } = firstWriter(t, req.id, req.key, req.server, workerId);
     return entry ? { winner: entry.server, existed, stored: true } : { winner: req.server, existed: false, stored: false };
   });
 

@@ -10,7 +10,6 @@ import { STICK_TOPICS, stickTableId, type AttachReply, type ClaimReply, type Loo
 import type { StickTableConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { PrimaryStickLink, PrimaryStickListener } from './primary-stick-link.js';
-import { withinBudget } from './stick-budget.js';
 import { StickMemoryStore, type StickEntry } from './stick-memory-store.js';
 import { newStickCounters, type StickStore } from './stick-store.js';
 
@@ -75,13 +74,14 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
       this.counters.localHits++;
       return done(e.server);
     }
-    const answer = withinBudget(done, PRIMARY_ANSWER_MS, () => this.counters.timeouts++);
+    // The request's own time limit is the budget: no answer in time counts as a timeout.
     this.#link.request<LookupReply>(STICK_TOPICS.lookup, { id: this.id, key }, PRIMARY_ANSWER_MS).then(
       (server) => {
         if (server !== null) this.#learn(key, server);
-        if (answer(server ?? undefined)) this.counters[server === null ? 'misses' : 'localHits']++;
+        this.counters[server === null ? 'misses' : 'localHits']++;
+        done(server ?? undefined);
       },
-      () => answer(undefined),
+      () => this.#unanswered(done),
     );
   }
 
@@ -97,14 +97,14 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
       this.counters.misses++;
       return done(undefined);
     }
-    const answer = withinBudget(done, PRIMARY_ANSWER_MS, () => this.counters.timeouts++);
     this.#link.request<ClaimReply>(STICK_TOPICS.claim, { id: this.id, key, server }, PRIMARY_ANSWER_MS).then(
       (r) => {
         if (r.stored) this.#learn(key, r.winner);
         // existed: another worker placed this client first (possibly on the same server)
-        if (answer(r.winner)) this.counters[r.existed ? 'localHits' : 'misses']++;
+        this.counters[r.existed ? 'localHits' : 'misses']++;
+        done(r.winner);
       },
-      () => answer(undefined),
+      () => this.#unanswered(done),
     );
   }
 
@@ -129,6 +129,12 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
     this.#closed = true;
     this.#link.unregister(this.id, this);
     this.#local.close();
+  }
+
+  /** No answer within the budget (or the primary is gone): the caller places the client itself. */
+  #unanswered(done: (serverKey: string | undefined) => void): void {
+    this.counters.timeouts++;
+    done(undefined);
   }
 
   /** A hit refreshes the copy, and the primary once per quarter of `expire`. */

@@ -7,7 +7,6 @@
 // back (first writer still wins) when Redis returns.
 import type { Logger } from '../observe/logger.js';
 import type { RedisLink, RedisLinkListener } from './redis-link.js';
-import { withinBudget } from './stick-budget.js';
 import { StickMemoryStore, type MemoryStoreOptions, type StickEntry } from './stick-memory-store.js';
 import { newStickCounters, type StickStore } from './stick-store.js';
 
@@ -55,7 +54,7 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
       this.counters.misses++;
       return done(undefined);
     }
-    const answer = withinBudget(done, this.#link.timeout, () => this.counters.timeouts++);
+    const answer = once(done, this.#link.timeout, () => this.counters.timeouts++);
     const started = performance.now();
     this.#link.client.limpetLookup(this.#link.key(this.table, key), this.#ttl).then(
       (server) => {
@@ -79,7 +78,7 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
       this.counters.misses++;
       return done(undefined);
     }
-    const answer = withinBudget(done, this.#link.timeout, () => this.counters.timeouts++);
+    const answer = once(done, this.#link.timeout, () => this.counters.timeouts++);
     const started = performance.now();
     this.#claimed(key, server).then(
       ({ winner, existed }) => {
@@ -199,4 +198,24 @@ export class RedisStickStore implements StickStore, RedisLinkListener {
     }
     return written;
   }
+}
+
+/**
+ * `done` exactly once: with the answer, or with undefined when the budget runs out first
+ * (then `late` is called). The returned function says whether it was in time.
+ */
+function once(done: (v: string | undefined) => void, budget: number, late: () => void): (v: string | undefined) => boolean {
+  let called = false;
+  const timer = setTimeout(() => {
+    called = true;
+    late();
+    done(undefined);
+  }, budget);
+  return (v) => {
+    if (called) return false;
+    called = true;
+    clearTimeout(timer);
+    done(v);
+    return true;
+  };
 }

@@ -32,6 +32,10 @@ class Bus {
     const bus = this;
     return {
       on: (topic: string, h: Handler) => bus.primaryHandlers.set(topic, h),
+      get workerIds() {
+        return [...bus.workers.keys()];
+      },
+      sendTo: (id: number, topic: string, payload: unknown) => bus.deliver(id, topic, payload),
       broadcast(topic: string, payload: unknown) {
         for (const id of bus.workers.keys()) bus.deliver(id, topic, payload);
       },
@@ -122,6 +126,18 @@ t.test('concurrent claims of a new key in two workers: the first writer wins in 
   await settle();
   t.same(keys(a!), ['client=s1']);
   t.same(keys(b!), ['client=s1']);
+});
+
+t.test("a claim's answer tells the claimer; the event goes to the others only", async (t) => {
+  const { bus, stores: [a, b] } = cluster(t);
+  await settle();
+  bus.sent = [];
+  t.equal(await claimed(a!, 'client', 's2'), 's2');
+  await settle();
+  const events = bus.sent.filter((m) => m.topic === 'stick-events');
+  t.same(events.map((m) => m.to), [2], 'one event, to B');
+  t.same(keys(a!), ['client=s2']);
+  t.same(keys(b!), ['client=s2']);
 });
 
 t.test('a store of a new key that lost the race is set right in its worker', async (t) => {
