@@ -12,8 +12,14 @@ import { VERSION } from '../lib/version.js';
 import cluster from 'node:cluster';
 import { runPrimary } from '../lib/cluster/primary.js';
 import { runWorker } from '../lib/cluster/worker-process.js';
+import { isSoftStop, StopSequence } from '../lib/runtime/stop-sequence.js';
 
-const SHUTDOWN_GRACE_MS = 5000;
+/**
+ * SIGTERM/SIGINT's grace for requests in flight: HAProxy stops at once on SIGTERM, limpet's
+ * first users asked that a request in flight still finishes; 2 s covers an ordinary request
+ * and keeps the stop fast. SIGUSR1 waits for everything (see `hard-stop-after`).
+ */
+const FAST_STOP_GRACE_MS = 2000;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -22,27 +28,20 @@ function collect(value: string, previous: string[]): string[] {
 async function run(config: Config, log: Logger, pidfile: string | undefined, cleanup: () => Promise<void> = async () => {}, files: string[] = []) {
   let live: LiveProxy;
   try {
-    live = await LiveProxy.start(config, log, { files, graceMs: SHUTDOWN_GRACE_MS });
+    live = await LiveProxy.start(config, log, { files, fastStopGraceMs: FAST_STOP_GRACE_MS });
   } catch (err) {
     log.alert((err as Error).message);
     await cleanup();
     process.exit(1);
   }
   if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
-  let stopping = false;
-  const stop = async (signal: string, soft = true) => {
-    if (stopping) return;
-    stopping = true;
-    log.notice(`${signal} received, stopping: listeners closed, waiting up to ${SHUTDOWN_GRACE_MS}ms for requests in flight`);
-    await live.stop(soft);
+  const exit = async (): Promise<never> => {
     await cleanup();
     if (pidfile) fs.rmSync(pidfile, { force: true });
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  // HAProxy's soft stop; and SIGUSR2 re-reads the configuration files.
-  process.on('SIGUSR1', () => void stop('SIGUSR1'));
+  const stop = new StopSequence(log, live, FAST_STOP_GRACE_MS, exit);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR1'] as const) process.on(signal, () => stop.request(isSoftStop(signal), `${signal} received`));
   process.on('SIGUSR2', () => void live.reload());
 }
 
@@ -80,8 +79,9 @@ program
       process.exit(0);
     }
     const log = createLogger({ debug: opts.d, quiet: opts.q });
-    if (cluster.isWorker) return runWorker(config, log, opts.f, SHUTDOWN_GRACE_MS);
-    if (workers > 1) return runPrimary({ config, files: opts.f, workers, log, pidfile: opts.p, graceMs: SHUTDOWN_GRACE_MS });
+    // A worker re-reads the same command line (node:cluster forks with the primary's argv).
+    if (cluster.isWorker) return runWorker(config, log, opts.f, FAST_STOP_GRACE_MS);
+    if (workers > 1) return runPrimary({ config, files: opts.f, workers, log, pidfile: opts.p, fastStopGraceMs: FAST_STOP_GRACE_MS });
     await run(config, log, opts.p, undefined, opts.f);
   });
 

@@ -26,6 +26,15 @@ export const GLOBAL_KEYWORDS: KeywordTable<GlobalConfig> = new Map<string, Keywo
       ctx.noArgsFrom(1);
     },
   }],
+  ['hard-stop-after', {
+    sections: G,
+    parse(g, ctx) {
+      // The longest a soft stop (SIGUSR1, or the old configuration after a reload) may wait for
+      // what is in flight before cutting it.
+      g.hardStopAfter = ctx.time(ctx.arg(0, 'time value'), 'value');
+      ctx.noArgsFrom(1);
+    },
+  }],
   ['tune.bufsize', {
     sections: G,
     parse(g, ctx) {

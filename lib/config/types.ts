@@ -232,7 +232,10 @@ export interface ProxyConfig {
 
 export interface GlobalConfig {
   maxconn?: number;
-  nbthread: number; // 1 until limpet runs on several cores
+  /** worker processes (`nbthread N`, or `--workers N` on the command line), 1..64 */
+  nbthread: number;
+  /** hard-stop-after: ms a soft stop may wait for what is in flight (none: no limit) */
+  hardStopAfter?: number;
   bufsize: number; // tune.bufsize, default 16384
   /** tune.http.maxhdr: most header lines in a message (default 101) */
   maxhdr?: number;

@@ -2,7 +2,8 @@
 // the signals' meaning (HAProxy's): SIGUSR2 re-reads the configuration (a bad one is rejected
 // and the running one keeps serving; listening sockets are handed over, never closed; server
 // states, counters and in-memory stick tables carry over; connections in flight finish on
-// the old configuration), SIGUSR1 stops softly, SIGTERM fast.
+// the old configuration), SIGUSR1 stops softly (everything in flight finishes, bounded only by
+// `hard-stop-after`), SIGTERM fast (requests in flight get a short grace, then are cut).
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
@@ -13,11 +14,14 @@ import type { WorkerChannel } from '../cluster/cluster-bus.js';
 export interface LiveProxyOptions {
   /** the files to re-read on reload (none: reload is refused) */
   files: string[];
-  /** how long requests in flight may take to finish on a stop or on the old configuration */
-  graceMs: number;
+  /** a fast stop's (SIGTERM) grace for requests in flight */
+  fastStopGraceMs: number;
   /** set in a worker of several: the primary serves the runtime API */
   worker?: WorkerChannel;
 }
+
+/** How long the old configuration may finish its connections after a reload, without `hard-stop-after`. */
+export const RELOAD_DRAIN_MS = 5000;
 
 export class LiveProxy {
   #runtime: ProxyRuntime;
@@ -114,17 +118,42 @@ export class LiveProxy {
     next.observer.provideServices();
     this.#config = config;
     this.#draining.add(old);
-    void old.stop(this.#opts.graceMs, false).finally(() => this.#draining.delete(old));
+    // HAProxy's old process after a reload is soft-stopping, so hard-stop-after bounds it too.
+    void old.stop(config.global.hardStopAfter ?? RELOAD_DRAIN_MS, false).finally(() => this.#draining.delete(old));
     const msg = `Reload done: new configuration running (${config.proxies.length} proxies); the old one finishes ${old.sessionCount} connection(s).`;
     this.#log.notice(msg);
     return msg;
   }
 
-  /** SIGUSR1 (soft, waits for requests in flight up to the grace time) or SIGTERM (fast). */
+  /**
+   * Listeners and idle keep-alive connections close at once; then a soft stop (SIGUSR1) waits
+   * for everything in flight, up to `hard-stop-after` when set, and a fast one (SIGTERM) for
+   * requests in flight up to its short grace. What is left is cut.
+   */
   async stop(soft: boolean): Promise<void> {
     this.#api?.close();
-    const grace = soft ? this.#opts.graceMs : 0;
+    const hardStopAfter = this.#config.global.hardStopAfter;
+    const grace = soft ? (hardStopAfter ?? Infinity) : this.#opts.fastStopGraceMs;
+    let hardStop: NodeJS.Timeout | undefined;
+    if (soft && hardStopAfter !== undefined) {
+      hardStop = setTimeout(() => {
+        const left = this.sessionCount;
+        if (left > 0) this.#log.warning(`soft-stop running for too long (hard-stop-after ${hardStopAfter}ms): closing ${left} connection(s) still in flight`);
+      }, hardStopAfter);
+      hardStop.unref();
+    }
     await Promise.all([this.#runtime.stop(grace), ...[...this.#draining].map((r) => r.stop(grace))]);
+    clearTimeout(hardStop);
+  }
+
+  /** global `hard-stop-after` of the running configuration, ms */
+  get hardStopAfter(): number | undefined {
+    return this.#config.global.hardStopAfter;
+  }
+
+  /** Connections open, on the running configuration and on old ones still finishing. */
+  get sessionCount(): number {
+    return this.#runtime.sessionCount + [...this.#draining].reduce((n, r) => n + r.sessionCount, 0);
   }
 }
 

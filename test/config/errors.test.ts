@@ -57,8 +57,12 @@ t.test('bad values', async (t) => {
   const B = 'LIMPET_CONFIG_BAD_VALUE';
   const M = 'LIMPET_CONFIG_MISSING_ARGUMENT';
   const U = 'LIMPET_CONFIG_UNKNOWN_OPTION';
-  one(t, 'global\n nbthread 4\n', 'LIMPET_CONFIG_UNSUPPORTED', 2, 'nbthread', /limpet runs on one core for now/);
+  one(t, 'global\n nbthread 65\n', B, 2, 'nbthread', /out of range/);
   one(t, 'global\n nbthread 0\n', B, 2, 'nbthread', /out of range/);
+  one(t, 'global\n hard-stop-after soon\n', B, 2, 'hard-stop-after', /'soon'/);
+  one(t, 'global\n hard-stop-after\n', M, 2, 'hard-stop-after', /missing time value/);
+  one(t, 'global\n hard-stop-after 1s 2s\n', U, 2, 'hard-stop-after', /unexpected argument '2s'/);
+  one(t, 'defaults\n hard-stop-after 1s\n', 'LIMPET_CONFIG_UNKNOWN_KEYWORD', 2, 'hard-stop-after', /unknown keyword 'hard-stop-after' in 'defaults' section/);
   one(t, 'global\n maxconn lots\n', B, 2, 'maxconn', /'maxconn' : value: 'lots' is not a non-negative integer/);
   one(t, 'global\n maxconn\n', M, 2, 'maxconn', /missing integer value/);
   one(t, 'global\n maxconn 1 2\n', U, 2, 'maxconn', /unexpected argument '2'/);
@@ -230,7 +234,7 @@ t.test('validation: a frontend or listen needs a bind', async (t) => {
 
 t.test('every error of a file is reported, in order', async (t) => {
   const errors = errorsOf(`global
-  nbthread 2
+  nbthread 65
   daemon
 frontend fe
   mode http
@@ -244,7 +248,7 @@ backend be
   server a 1.1.1.1:2
 `);
   t.same(errors.map((e) => `${e.line} ${e.code}`), [
-    '2 LIMPET_CONFIG_UNSUPPORTED',
+    '2 LIMPET_CONFIG_BAD_VALUE',
     '3 LIMPET_CONFIG_UNKNOWN_KEYWORD',
     '6 LIMPET_CONFIG_UNKNOWN_OPTION',
     '8 LIMPET_CONFIG_UNKNOWN_KEYWORD',

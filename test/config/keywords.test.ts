@@ -29,19 +29,22 @@ t.test('an empty configuration has the defaults', async (t) => {
 t.test('global keywords', async (t) => {
   const c = parse(`global
     maxconn 4096
-    nbthread 1
+    nbthread 2
+    hard-stop-after 30s
     tune.bufsize 32k
     log stdout format raw local0 info
     log 127.0.0.1:514 len 1024 local1 notice err
     log /dev/log daemon
 `);
   t.equal(c.global.maxconn, 4096);
-  t.equal(c.global.nbthread, 1);
+  t.equal(parse('global\n    nbthread 64\n    hard-stop-after 250\n').global.hardStopAfter, 250, 'a bare number is milliseconds');
+  t.equal(c.global.nbthread, 2);
+  t.equal(c.global.hardStopAfter, 30_000);
   t.equal(c.global.bufsize, 32768);
   t.same(c.global.logs, [
-    { target: 'stdout', format: 'raw', facility: 'local0', level: 'info', where: { file: 'k.cfg', line: 5 } },
-    { target: '127.0.0.1:514', len: 1024, facility: 'local1', level: 'notice', minlevel: 'err', where: { file: 'k.cfg', line: 6 } },
-    { target: '/dev/log', facility: 'daemon', where: { file: 'k.cfg', line: 7 } },
+    { target: 'stdout', format: 'raw', facility: 'local0', level: 'info', where: { file: 'k.cfg', line: 6 } },
+    { target: '127.0.0.1:514', len: 1024, facility: 'local1', level: 'notice', minlevel: 'err', where: { file: 'k.cfg', line: 7 } },
+    { target: '/dev/log', facility: 'daemon', where: { file: 'k.cfg', line: 8 } },
   ]);
 });
 

@@ -57,10 +57,16 @@ const cases: Array<{ name: string; text: string; line: number; expect: RegExp }>
     expect: /s1/,
   },
   {
-    name: 'nbthread above 1',
-    text: 'global\n    nbthread 4\n',
+    name: 'nbthread above 64',
+    text: 'global\n    nbthread 65\n',
     line: 2,
-    expect: /nbthread/,
+    expect: /nbthread.*out of range/,
+  },
+  {
+    name: 'a bad hard-stop-after',
+    text: 'global\n    maxconn 10\n    hard-stop-after 5 minutes\n',
+    line: 3,
+    expect: /hard-stop-after/,
   },
 ];
 
