@@ -132,8 +132,6 @@ export class ServerConnection implements ReadTarget {
     if (this.closed) return;
     if (idleTimeout !== undefined && idleTimeout > 0) {
       const until = Date.now() + idleTimeout;
-      // Map order is idle order: taken out and put back at the end.
-      idleUntil.delete(this);
       idleUntil.set(this, until);
       scheduleExpiry(until);
     }

@@ -447,7 +447,7 @@ export class HttpSession implements ServerConnectionOwner {
     const replay = tx.sentBody;
     // Keep what is sent on a reused connection: if the server closed it meanwhile, it is replayed
     // (and for `retry-on`, whatever the connection).
-    tx.sentBody = r.reused || mayRetryResponse(tx.backend, tx.method) ? [] : undefined;
+    tx.sentBody = r.reused || (retriesResponses(tx.backend) && mayRetryResponse(tx.backend, tx.method)) ? [] : undefined;
     tx.sentBodyBytes = 0;
     // Validate the body bytes already here before anything goes out: a malformed chunk must
     // not reach the server behind a head it would then wait on.
@@ -736,7 +736,7 @@ export class HttpSession implements ServerConnectionOwner {
 
   /** `retry-on`: the server's answer failed before anything reached the client; ask again. */
   #retryL7(tx: Transaction, cause: RetryCause): boolean {
-    if (tx.resStarted || !tx.conn || !tx.server || !tx.sentBody || !(tx.reqBodyDone || tx.bodyBytesSent === tx.sentBodyBytes)) return false;
+    if (!retriesResponses(tx.backend) || tx.resStarted || !tx.conn || !tx.server || !tx.sentBody || !(tx.reqBodyDone || tx.bodyBytesSent === tx.sentBodyBytes)) return false;
     const target = l7RetryTarget(tx.backend, tx.method, cause, tx.l7Retries ?? 0, tx.server, tx.cookie.forced === true);
     if (!target) return false;
     tx.l7Retries = (tx.l7Retries ?? 0) + 1;
@@ -1074,6 +1074,14 @@ function hasSendProxyServer(backend: Backend): boolean {
   let has = sendProxyBackends.get(backend);
   if (has === undefined) sendProxyBackends.set(backend, (has = backend.servers.some((s) => s.config.sendProxy)));
   return has;
+}
+
+/** Whether a backend's `retry-on` retries any response failure (asked on every response). */
+const responseRetryBackends = new WeakMap<Backend, boolean>();
+function retriesResponses(backend: Backend): boolean {
+  let yes = responseRetryBackends.get(backend);
+  if (yes === undefined) responseRetryBackends.set(backend, (yes = mayRetryResponse(backend, 'GET')));
+  return yes;
 }
 
 function clientIp(address: string): string {
