@@ -11,7 +11,7 @@ import { stickTableService } from '../../lib/cluster/stick-service.js';
 import type { Config, StickTableType } from '../../lib/config/types.js';
 import { createLogger } from '../../lib/observe/logger.js';
 import { PrimaryStickLink } from '../../lib/persist/primary-stick-link.js';
-import { PrimaryStickStore } from '../../lib/persist/primary-stick-store.js';
+import { PRIMARY_ANSWER_MS, PrimaryStickStore } from '../../lib/persist/primary-stick-store.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 
 type Handler = (payload: any, workerId: number) => unknown;
@@ -235,4 +235,26 @@ t.test("sliding expiry: hits in one worker refresh the primary once per quarter 
   t.ok(touches() >= 3 && touches() <= 7, `A refreshed the primary ${touches()} times in 600 ms (every 100 ms at most)`);
   t.equal(b!.localCount === 0 || [...b!.entries()].every(([, e]) => e.expires <= Date.now()), true, "B's copy expired");
   t.equal(await matched(b!, 'k'), 's1', 'the primary kept it alive: B gets it');
+});
+
+t.test('a primary that does not answer in time: the request goes on unplaced, counted as a timeout', async (t) => {
+  const silent = {
+    on: () => {},
+    send: () => {},
+    request: (topic: string, _payload: unknown, timeoutMs: number) =>
+      new Promise((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('no answer')), timeoutMs);
+        // the attach waits longer than this test lasts
+        if (topic === 'stick-attach') timer.unref();
+      }),
+  } as unknown as WorkerChannel;
+  const s = new PrimaryStickStore('app', table, new PrimaryStickLink(silent), log);
+  t.teardown(() => s.close());
+  const started = Date.now();
+  const [claim, match] = await Promise.all([claimed(s, 'k', 's1'), matched(s, 'j')]);
+  const took = Date.now() - started;
+  t.equal(claim, undefined, 'the claim says nothing (the stick rule then places the client by hashing its key)');
+  t.equal(match, undefined);
+  t.ok(took >= 240 && took < 1000, `answered after the ${PRIMARY_ANSWER_MS} ms budget (${took} ms)`);
+  t.equal(s.counters.timeouts, 2);
 });
