@@ -14,6 +14,8 @@ import type { Server } from '../backend/server.js';
 import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
+import type { LocalResponse } from '../observe/stats-page.js';
+import { saysClose } from '../rules/responses.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
 import { postBodyToScan, wantsPostBody } from '../balance/post-body.js';
@@ -147,6 +149,8 @@ export class HttpSession implements ServerConnectionOwner {
   /** client and frontend addresses for a server's send-proxy header (read once, when first needed) */
   #addresses: ProxiedAddresses | undefined;
   #traffic: HttpTracker | undefined;
+  /** an answer limpet makes itself is on its way (stats gathered from every worker): read nothing more until it is sent */
+  #localPending = false;
 
   /**
    * `opts.remoteAddress`: the client's address when a PROXY header gave it (accept-proxy);
@@ -176,7 +180,7 @@ export class HttpSession implements ServerConnectionOwner {
     this.#stopping = true;
     // A reload keeps an idle connection until its next request, answered with `Connection:
     // close`: closing it now could cross a request the client is sending.
-    if (!this.#tx && closeIdle) this.#close();
+    if (!this.#tx && !this.#localPending && closeIdle) this.#close();
   }
 
   get idle(): boolean {
@@ -212,7 +216,7 @@ export class HttpSession implements ServerConnectionOwner {
   }
 
   #readHead(): void {
-    while (!this.#tx && !this.#closed) {
+    while (!this.#tx && !this.#closed && !this.#localPending) {
       // RFC 9112 2.2: empty lines before a request line are ignored (some clients send a CRLF after a body).
       let skip = 0;
       while (skip < this.#in.length && (this.#in[skip] === CR || this.#in[skip] === LF)) skip++;
@@ -253,7 +257,7 @@ export class HttpSession implements ServerConnectionOwner {
   #startTransaction(head: MessageHead, parsed: ParsedHead): void {
     this.#requests++;
     const local = this.#fe.localResponse?.({ method: parsed.method ?? 'GET', target: requestTarget(head), authorization: head.first('authorization') });
-    if (local) return this.#respondLocally(local.status, local.bytes, head);
+    if (local) return local instanceof Promise ? this.#answerLater(local, head) : this.#respondLocally(local.status, local.bytes, head);
     let backend = this.#fe.defaultBackend;
     const verdict = this.#fe.rules?.onRequest(
       { src: clientIp(this.remoteAddress), srcPort: this.#client.remotePort ?? 0, dst: clientIp(this.#client.localAddress ?? ''), dstPort: this.#client.localPort ?? 0 },
@@ -264,6 +268,7 @@ export class HttpSession implements ServerConnectionOwner {
         // HAProxy keeps the connection after a rule's answer when no request body is left to read.
         const keep = verdict.keepAlive && parsed.shouldKeepAlive && parsed.versionMinor === 1 && !this.#stopping &&
           this.#fe.config.httpConnMode !== 'close' && requestFraming(head).kind === 'none';
+        if (verdict.later) return this.#answerLater(verdict.later, head, keep);
         if (!keep) return this.#reject(verdict.status ?? 200, 'answered by http-request rules', verdict.respond);
         this.#client.write(verdict.respond);
         this.#traffic?.local(head.startLine, verdict.status ?? 200);
@@ -958,6 +963,29 @@ export class HttpSession implements ServerConnectionOwner {
     this.#client.end(bytes);
     this.#traffic?.local(head.startLine, status);
     this.#closeSoon();
+  }
+
+  /**
+   * An answer limpet makes itself that is not ready yet (in a worker of several, the stats of
+   * every worker, which the primary gathers): the client is not read meanwhile. Then as
+   * #respondLocally (the stats page), or as a rule's answer (`ruleKeep` set), which may keep
+   * the connection for the next request.
+   */
+  #answerLater(later: Promise<LocalResponse>, head: MessageHead, ruleKeep?: boolean): void {
+    this.#localPending = true;
+    this.#pauseClient();
+    const send = (r: LocalResponse) => {
+      this.#localPending = false;
+      if (this.#closed) return;
+      this.#resumeClient();
+      if (ruleKeep === undefined) return this.#respondLocally(r.status, r.bytes, head);
+      if (!ruleKeep || this.#stopping || saysClose(r.bytes)) return this.#reject(r.status, 'answered by http-request rules', r.bytes);
+      this.#client.write(r.bytes);
+      this.#traffic?.local(head.startLine, r.status);
+      this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
+      this.#readHead();
+    };
+    later.then(send, () => send({ status: 503, bytes: errorResponse(503) }));
   }
 
   /** Something broke after the response started: both sides are cut. */

@@ -5,15 +5,17 @@ import type { Backend } from '../backend/backend.js';
 import { isBackend, isFrontend, type Config, type ProxyConfig } from '../config/types.js';
 import { CounterRegistry } from './counters.js';
 import type { LogLevel, LogSink } from './log-sink.js';
-import type { ServerStateInfo, StatsSource } from './stats-data.js';
+import { clusterWorker } from '../cluster/cluster-bus.js';
+import { STATS_SNAPSHOT, STATS_WHOLE, WHOLE_TIMEOUT_MS } from '../cluster/stats-topics.js';
+import { snapshotOf, type ServerStateInfo, type StatsSnapshot, type StatsSource } from './stats-data.js';
 import { provideService } from './services.js';
-import { prometheusResponse, statsResponse, type LocalResponse } from './stats-page.js';
+import { prometheusResponse, statsResponse, type LocalAnswer, type SnapshotSource } from './stats-page.js';
 import { LogSinks, proxyLogTargets, sendEvent, TrafficLog } from './traffic-log.js';
 import type { TrafficRecord } from './traffic-record.js';
 import { createTrafficHooks, type TrafficHooks } from './traffic-tracker.js';
 
 /** What a session asks before dispatching: is this request one limpet answers itself? */
-export type LocalResponder = (req: { method: string; target: string; authorization: string | undefined }) => LocalResponse | undefined;
+export type LocalResponder = (req: { method: string; target: string; authorization: string | undefined }) => LocalAnswer | undefined;
 
 export class Observer implements StatsSource {
   readonly counters: CounterRegistry;
@@ -75,10 +77,23 @@ export class Observer implements StatsSource {
     return this.counters.startedAt;
   }
 
-  /** Makes this configuration the one `use-service prometheus-exporter` reports on. */
+  /**
+   * Makes this configuration the one `use-service prometheus-exporter` reports on, and, in a
+   * worker of several, the one whose numbers go to the primary.
+   */
   provideServices(): void {
-    provideService('prometheus-exporter', () => prometheusResponse(this));
+    provideService('prometheus-exporter', () => prometheusResponse(this.#snapshots));
+    clusterWorker()?.on(STATS_SNAPSHOT, () => snapshotOf(this));
   }
+
+  /**
+   * What the stats page and Prometheus show: this process's numbers, or in a worker of
+   * several, every worker's merged by the primary (whichever worker serves the request).
+   */
+  readonly #snapshots: SnapshotSource = () => {
+    const channel = clusterWorker();
+    return channel ? channel.request<StatsSnapshot>(STATS_WHOLE, undefined, WHOLE_TIMEOUT_MS) : snapshotOf(this);
+  };
 
   /** The stats page of frontend `p` (its own `stats` lines, else its default backend's). */
   localResponder(p: ProxyConfig): LocalResponder | undefined {
@@ -86,7 +101,7 @@ export class Observer implements StatsSource {
     const be = backendName === undefined ? undefined : this.config.proxies.find((x) => x.name === backendName && isBackend(x));
     const cfg = p.stats?.enabled ? p.stats : be?.stats?.enabled ? be.stats : undefined;
     if (!cfg) return undefined;
-    return (req) => statsResponse(cfg, req, this);
+    return (req) => statsResponse(cfg, req, this.#snapshots);
   }
 
   /** The trackers for sessions of frontend `p`. */

@@ -3,7 +3,7 @@
 // same rows as the stats page, plus limpet's own (limpet_*).
 import { stickTableFamilies } from '../persist/stick-metrics.js';
 import { VERSION } from '../version.js';
-import { collectStats, type StatColumn, type StatRow, type StatsSource } from './stats-data.js';
+import type { StatColumn, StatRow, StatsSnapshot } from './stats-data.js';
 
 type Kind = 'gauge' | 'counter';
 interface Metric {
@@ -63,17 +63,19 @@ const SERVER_STATES = ['DOWN', 'UP', 'MAINT', 'DRAIN', 'NOLB'];
 
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-export function prometheusText(src: StatsSource): string {
-  const rows = collectStats(src);
+/** The exposition of one snapshot (this process's, or the merged whole of several workers). */
+export function prometheusText(snapshot: StatsSnapshot): string {
+  const { rows, process: proc } = snapshot;
   const out: string[] = [];
   const family = (name: string, kind: Kind, help: string, samples: string[]) => {
     if (samples.length === 0) return;
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, ...samples);
   };
-  family('haproxy_process_start_time_seconds', 'gauge', 'Start time in seconds.', [`haproxy_process_start_time_seconds ${Math.floor(src.startedAt / 1000)}`]);
-  family('haproxy_process_current_connections', 'gauge', 'Number of active sessions.', [`haproxy_process_current_connections ${src.counters.actconn}`]);
-  family('haproxy_process_connections_total', 'counter', 'Total number of created sessions.', [`haproxy_process_connections_total ${src.counters.cumConns}`]);
-  family('haproxy_process_requests_total', 'counter', 'Total number of requests (TCP or HTTP).', [`haproxy_process_requests_total ${src.counters.cumReq}`]);
+  family('haproxy_process_start_time_seconds', 'gauge', 'Start time in seconds.', [`haproxy_process_start_time_seconds ${Math.floor(proc.startedAt / 1000)}`]);
+  family('haproxy_process_nbthread', 'gauge', 'Number of started threads (global.nbthread).', [`haproxy_process_nbthread ${proc.nbthread}`]);
+  family('haproxy_process_current_connections', 'gauge', 'Number of active sessions.', [`haproxy_process_current_connections ${proc.actconn}`]);
+  family('haproxy_process_connections_total', 'counter', 'Total number of created sessions.', [`haproxy_process_connections_total ${proc.cumConns}`]);
+  family('haproxy_process_requests_total', 'counter', 'Total number of requests (TCP or HTTP).', [`haproxy_process_requests_total ${proc.cumReq}`]);
 
   const groups: Array<[string, number, Metric[]]> = [['frontend', 0, FRONTEND], ['backend', 1, BACKEND], ['server', 2, SERVER]];
   for (const [prefix, type, metrics] of groups) {
@@ -108,8 +110,8 @@ export function prometheusText(src: StatsSource): string {
       }
     }
   }
-  for (const f of stickTableFamilies(src.stickStatus?.() ?? [])) family(f.name, f.kind, f.help, f.samples);
+  for (const f of stickTableFamilies(snapshot.stick)) family(f.name, f.kind, f.help, f.samples);
   family('limpet_build_info', 'gauge', 'limpet version.', [`limpet_build_info{version="${label(VERSION)}"} 1`]);
-  family('limpet_uptime_seconds', 'gauge', 'Seconds since limpet started.', [`limpet_uptime_seconds ${Math.floor((Date.now() - src.startedAt) / 1000)}`]);
+  family('limpet_uptime_seconds', 'gauge', 'Seconds since limpet started.', [`limpet_uptime_seconds ${Math.floor((Date.now() - proc.startedAt) / 1000)}`]);
   return out.join('\n') + '\n';
 }

@@ -1,14 +1,15 @@
-// `stats socket`: HAProxy's runtime API, its line protocol and its answers, so `socat` and
-// `nc` scripts keep working. One line, one or more commands separated by ';', the answer,
-// then the connection closes, unless `prompt` turned on interactive mode (then `quit`).
-import type net from 'node:net';
+// HAProxy's runtime API commands and their answers, run on this process's proxies. The socket
+// and its line protocol are runtime-socket.ts; the primary of several workers runs its own
+// executor (lib/cluster/runtime-api-primary.ts) that passes commands on to the workers.
 import type { Backend } from '../backend/backend.js';
 import type { Server } from '../backend/server.js';
 import type { StatsSocketConfig } from '../config/types.js';
 import type { StickTable } from '../persist/stick-table.js';
-import { describeBind, listen } from '../runtime/listener.js';
+import type { WorkerChannel } from '../cluster/cluster-bus.js';
+import { RUNTIME_COMMAND } from '../cluster/stats-topics.js';
 import { VERSION } from '../version.js';
-import { collectStats, statsCsv, statsJson, type StatsSource } from './stats-data.js';
+import { RuntimeSocket, LEVELS, type Level } from './runtime-socket.js';
+import { collectStats, snapshotOf, statsCsv, statsJson, type ProcessStats, type StatRow, type StatsSource } from './stats-data.js';
 
 /** What the runtime API reads and changes. */
 export interface RuntimeControl {
@@ -21,9 +22,6 @@ export interface RuntimeControl {
   /** re-read the configuration; resolves with what happened */
   reload?(): Promise<string>;
 }
-
-type Level = StatsSocketConfig['level'];
-const LEVELS: Level[] = ['user', 'operator', 'admin'];
 
 const HELP = [
   ['help', 'list known commands'],
@@ -44,97 +42,75 @@ const HELP = [
   ['reload', 're-read the configuration (as SIGUSR2)'],
 ];
 
-export class RuntimeApi {
+/** HAProxy's `help` answer. */
+export function helpAnswer(): string {
+  return 'The following commands are valid at this level:\n' + HELP.map(([k, v]) => `  ${k.padEnd(52)}: ${v}`).join('\n') + '\n\n';
+}
+
+export const PERMISSION_DENIED = 'Permission denied\n\n';
+
+export const isAdmin = (level: Level) => LEVELS.indexOf(level) >= LEVELS.indexOf('admin');
+
+export const unknownCommand = (cmd: string) => `Unknown command: '${cmd}'. Type 'help' for the list of commands.\n\n`;
+
+/** `show stat` (CSV) or `show stat json`. */
+export function showStatAnswer(rows: StatRow[], json: boolean): string {
+  return json ? JSON.stringify(statsJson(rows)) + '\n\n' : statsCsv(rows) + '\n';
+}
+
+/** `show info`, from the process numbers of a snapshot (this process's, or the workers' whole). */
+export function showInfoAnswer(proc: ProcessStats, maxconn: number | undefined): string {
+  const up = Math.floor((Date.now() - proc.startedAt) / 1000);
+  const d = Math.floor(up / 86400);
+  const h = Math.floor((up % 86400) / 3600);
+  const m = Math.floor((up % 3600) / 60);
+  const s = up % 60;
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const fields: Array<[string, string | number]> = [
+    ['Name', 'limpet'],
+    ['Version', VERSION],
+    ['Release_date', ''],
+    ['Nbthread', proc.nbthread],
+    ['Nbproc', 1],
+    ['Process_num', 1],
+    ['Pid', proc.pid],
+    ['Uptime', `${d}d ${h}h${p2(m)}m${p2(s)}s`],
+    ['Uptime_sec', up],
+    ['Memmax_MB', 0],
+    ['PoolAlloc_MB', Math.round(process.memoryUsage().heapUsed / 1048576)],
+    ['Ulimit-n', 0],
+    ['Maxsock', 0],
+    ['Maxconn', maxconn ?? 0],
+    ['Hard_maxconn', maxconn ?? 0],
+    ['CurrConns', proc.actconn],
+    ['CumConns', proc.cumConns],
+    ['CumReq', proc.cumReq],
+    ['Stopping', 0],
+    ['Jobs', proc.actconn],
+    ['Node', (process.env.HOSTNAME ?? '')],
+  ];
+  return fields.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n\n';
+}
+
+/** The commands run on this process's own proxies (a single process, or one worker of several). */
+export class RuntimeCommands {
   #control: RuntimeControl;
-  #servers: net.Server[] = [];
-  #clients = new Set<net.Socket>();
 
   constructor(control: RuntimeControl) {
     this.#control = control;
-  }
-
-  async listen(sockets: StatsSocketConfig[]): Promise<void> {
-    for (const s of sockets) {
-      try {
-        this.#servers.push(await listen(s.address, (c) => this.#accept(c, s.level)));
-      } catch (err) {
-        throw new Error(`Starting stats socket: cannot bind socket (${(err as Error).message}) for [${describeBind(s.address)}]`);
-      }
-    }
-  }
-
-  close(): void {
-    for (const s of this.#servers) s.close();
-    for (const c of this.#clients) c.destroy();
-    this.#servers = [];
-  }
-
-  #accept(socket: net.Socket, level: Level): void {
-    this.#clients.add(socket);
-    socket.on('close', () => this.#clients.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.setEncoding('utf8');
-    let buffered = '';
-    let interactive = false;
-    let busy = Promise.resolve();
-    socket.on('data', (text: string) => {
-      buffered += text;
-      if (buffered.length > 65536) return void socket.destroy();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).replace(/\r$/, '');
-        buffered = buffered.slice(nl + 1);
-        busy = busy.then(async () => {
-          if (socket.destroyed) return;
-          let out = '';
-          let quit = false;
-          for (const cmd of splitCommands(line)) {
-            if (cmd === 'prompt') {
-              interactive = !interactive;
-              continue;
-            }
-            if (cmd === 'quit') {
-              quit = true;
-              break;
-            }
-            out += await this.execute(cmd, level);
-          }
-          if (quit || !interactive) {
-            socket.end(out);
-            return;
-          }
-          socket.write(out + '> ');
-        });
-      }
-    });
-    // `echo cmd | nc` may send the command without a final newline before closing its side.
-    socket.on('end', () => {
-      const line = buffered.trim();
-      buffered = '';
-      busy = busy.then(async () => {
-        if (socket.destroyed) return;
-        if (!line) return void socket.end();
-        let out = '';
-        for (const cmd of splitCommands(line)) if (cmd !== 'prompt' && cmd !== 'quit') out += await this.execute(cmd, level);
-        socket.end(out);
-      });
-    });
   }
 
   /** Runs one command at `level`; the answer as HAProxy writes it (ending with a blank line where it does). */
   async execute(cmd: string, level: Level = 'admin'): Promise<string> {
     const w = cmd.split(/\s+/).filter(Boolean);
     const c = this.#control;
-    const admin = () => LEVELS.indexOf(level) >= LEVELS.indexOf('admin');
-    const denied = 'Permission denied\n\n';
+    const admin = () => isAdmin(level);
+    const denied = PERMISSION_DENIED;
     const is = (...words: string[]) => words.every((word, i) => w[i] === word);
     if (w.length === 0) return '';
-    if (is('help')) return 'The following commands are valid at this level:\n' + HELP.map(([k, v]) => `  ${k.padEnd(52)}: ${v}`).join('\n') + '\n\n';
-    if (is('show', 'info')) return this.#showInfo();
-    if (is('show', 'stat')) {
-      const rows = collectStats(c.stats());
-      return w[2] === 'json' ? JSON.stringify(statsJson(rows)) + '\n\n' : statsCsv(rows) + '\n';
-    }
+    if (is('help')) return helpAnswer();
+    if (is('show', 'info')) return showInfoAnswer(snapshotOf(c.stats()).process, c.globalMaxconn);
+    if (is('show', 'stat')) return showStatAnswer(collectStats(c.stats()), w[2] === 'json');
     if (is('show', 'servers', 'state')) return this.#serversState(w[3]);
     if (is('show', 'table')) return this.#showTable(w[2]);
     if (is('clear', 'table')) {
@@ -167,41 +143,7 @@ export class RuntimeApi {
       if (!c.reload) return 'Reload is not available.\n\n';
       return (await c.reload()) + '\n\n';
     }
-    return `Unknown command: '${cmd}'. Type 'help' for the list of commands.\n\n`;
-  }
-
-  #showInfo(): string {
-    const src = this.#control.stats();
-    const up = Math.floor((Date.now() - src.startedAt) / 1000);
-    const d = Math.floor(up / 86400);
-    const h = Math.floor((up % 86400) / 3600);
-    const m = Math.floor((up % 3600) / 60);
-    const s = up % 60;
-    const p2 = (n: number) => String(n).padStart(2, '0');
-    const fields: Array<[string, string | number]> = [
-      ['Name', 'limpet'],
-      ['Version', VERSION],
-      ['Release_date', ''],
-      ['Nbthread', 1],
-      ['Nbproc', 1],
-      ['Process_num', 1],
-      ['Pid', process.pid],
-      ['Uptime', `${d}d ${h}h${p2(m)}m${p2(s)}s`],
-      ['Uptime_sec', up],
-      ['Memmax_MB', 0],
-      ['PoolAlloc_MB', Math.round(process.memoryUsage().heapUsed / 1048576)],
-      ['Ulimit-n', 0],
-      ['Maxsock', 0],
-      ['Maxconn', this.#control.globalMaxconn ?? 0],
-      ['Hard_maxconn', this.#control.globalMaxconn ?? 0],
-      ['CurrConns', src.counters.actconn],
-      ['CumConns', src.counters.cumConns],
-      ['CumReq', src.counters.cumReq],
-      ['Stopping', 0],
-      ['Jobs', src.counters.actconn],
-      ['Node', (process.env.HOSTNAME ?? '')],
-    ];
-    return fields.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n\n';
+    return unknownCommand(cmd);
   }
 
   #server(spec: string | undefined): [Backend, Server] | string {
@@ -339,6 +281,34 @@ function entriesOf(t: StickTable): Array<[string, { server: string; expires: num
   return store.entries ? [...store.entries()] : undefined;
 }
 
-function splitCommands(line: string): string[] {
-  return line.split(';').map((c) => c.trim()).filter(Boolean);
+/** `stats socket` of a single process: the line protocol over this process's commands. */
+export class RuntimeApi {
+  #commands: RuntimeCommands;
+  #socket: RuntimeSocket;
+
+  constructor(control: RuntimeControl) {
+    this.#commands = new RuntimeCommands(control);
+    this.#socket = new RuntimeSocket((cmd, level) => this.#commands.execute(cmd, level));
+  }
+
+  listen(sockets: StatsSocketConfig[]): Promise<void> {
+    return this.#socket.listen(sockets);
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+
+  execute(cmd: string, level: Level = 'admin'): Promise<string> {
+    return this.#commands.execute(cmd, level);
+  }
+}
+
+/**
+ * A worker of several runs the commands its primary passes on (the primary serves the
+ * sockets): `set server` and the like on this worker's proxies, reads of its tables.
+ */
+export function answerPrimaryCommands(channel: WorkerChannel, control: RuntimeControl): void {
+  const commands = new RuntimeCommands(control);
+  channel.on(RUNTIME_COMMAND, (p: { cmd: string; level: Level }) => commands.execute(p.cmd, p.level));
 }

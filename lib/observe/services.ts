@@ -1,18 +1,21 @@
 // Services `http-request use-service NAME` can answer with. limpet has one, HAProxy's
 // `prometheus-exporter`; the running configuration's observer provides it (a reload swaps it).
-import type { LocalResponse } from './stats-page.js';
+import type { LocalAnswer } from './stats-page.js';
 
 export const SERVICES = ['prometheus-exporter'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-const providers = new Map<ServiceName, () => LocalResponse>();
+const providers = new Map<ServiceName, () => LocalAnswer>();
 
-export function provideService(name: ServiceName, answer: () => LocalResponse): void {
+export function provideService(name: ServiceName, answer: () => LocalAnswer): void {
   providers.set(name, answer);
 }
 
-/** The service's answer; 503 when nothing provides it (no running configuration). */
-export function serviceResponse(name: ServiceName): LocalResponse {
+/**
+ * The service's answer (a promise in a worker of several, which gathers every worker's numbers
+ * first); 503 when nothing provides it (no running configuration).
+ */
+export function serviceResponse(name: ServiceName): LocalAnswer {
   const answer = providers.get(name);
   if (answer) return answer();
   const body = 'service unavailable\n';

@@ -118,6 +118,38 @@ function backendRow(be: Backend, iid: number, src: StatsSource): StatRow {
   };
 }
 
+/** The process-wide numbers beside the rows (`show info`, the page's header, haproxy_process_*). */
+export interface ProcessStats {
+  /** the process that answers for the whole: this one, or the primary of several workers */
+  pid: number;
+  /** worker processes whose numbers are in (1 in a single process) */
+  nbthread: number;
+  startedAt: number;
+  actconn: number;
+  cumConns: number;
+  cumReq: number;
+}
+
+/**
+ * Everything the stats page, `;csv`, `;json`, Prometheus, `show stat` and `show info` print:
+ * plain data, so that workers can send theirs to the primary and get the merged whole back.
+ */
+export interface StatsSnapshot {
+  rows: StatRow[];
+  process: ProcessStats;
+  stick: StickTableStatus[];
+}
+
+/** This process's own numbers. */
+export function snapshotOf(src: StatsSource): StatsSnapshot {
+  const c = src.counters;
+  return {
+    rows: collectStats(src),
+    process: { pid: process.pid, nbthread: 1, startedAt: src.startedAt, actconn: c.actconn, cumConns: c.cumConns, cumReq: c.cumReq },
+    stick: src.stickStatus?.() ?? [],
+  };
+}
+
 /** Every row, in HAProxy's order: per proxy, the frontend, then its servers, then the backend. */
 export function collectStats(src: StatsSource): StatRow[] {
   const rows: StatRow[] = [];

@@ -5,11 +5,30 @@ import type { StatsConfig } from '../config/types.js';
 import { stickTablesHtml } from '../persist/stick-metrics.js';
 import { VERSION } from '../version.js';
 import { prometheusText } from './prometheus.js';
-import { collectStats, statsCsv, statsJson, type StatRow, type StatsSource } from './stats-data.js';
+import { statsCsv, statsJson, type StatRow, type StatsSnapshot } from './stats-data.js';
 
 export interface LocalResponse {
   status: number;
   bytes: Buffer;
+}
+
+/**
+ * A response made here: ready at once in a single process; later in a worker of several,
+ * which asks the primary for every worker's numbers first.
+ */
+export type LocalAnswer = LocalResponse | Promise<LocalResponse>;
+
+/** The numbers to show: this process's, or (a worker of several) the merged whole, on its way. */
+export type SnapshotSource = () => StatsSnapshot | Promise<StatsSnapshot>;
+
+/** Applies `make` to the snapshot now, or when it arrives. */
+function withSnapshot(source: SnapshotSource, make: (s: StatsSnapshot) => LocalResponse): LocalAnswer {
+  const s = source();
+  return s instanceof Promise ? s.then(make, unavailable) : make(s);
+}
+
+function unavailable(err: Error): LocalResponse {
+  return respond(503, 'Service Unavailable', 'text/plain', `Statistics unavailable: ${err.message}\n`);
 }
 
 function respond(status: number, reason: string, type: string, body: string, extra: string[] = []): LocalResponse {
@@ -37,20 +56,20 @@ function authorized(cfg: StatsConfig, authorization: string | undefined): boolea
   return cfg.auth.some((a) => a.user === user && a.password === password);
 }
 
+/** The Prometheus exposition as a response (`use-service prometheus-exporter`). */
+export function prometheusResponse(source: SnapshotSource): LocalAnswer {
+  return withSnapshot(source, (s) => respond(200, 'OK', 'text/plain; version=0.0.4', prometheusText(s)));
+}
+
 /**
  * The stats answer for a request whose target falls under `stats uri`, else undefined (the
  * request goes to the backend as usual).
  */
-/** The Prometheus exposition as a response (`use-service prometheus-exporter`). */
-export function prometheusResponse(src: StatsSource): LocalResponse {
-  return respond(200, 'OK', 'text/plain; version=0.0.4', prometheusText(src));
-}
-
 export function statsResponse(
   cfg: StatsConfig,
   req: { method: string; target: string; authorization: string | undefined },
-  src: StatsSource,
-): LocalResponse | undefined {
+  source: SnapshotSource,
+): LocalAnswer | undefined {
   if (!cfg.enabled) return undefined;
   const isMetrics = req.target === '/metrics';
   if (!req.target.startsWith(cfg.uri) && !isMetrics) return undefined;
@@ -64,12 +83,11 @@ export function statsResponse(
     return respond(405, 'Method Not Allowed', 'text/plain', 'The stats page is read-only in limpet.\n');
   }
   const options = req.target.slice(cfg.uri.length).split(';').slice(1);
-  if (isMetrics || options.includes('prometheus')) return respond(200, 'OK', 'text/plain; version=0.0.4', prometheusText(src));
-  const rows = collectStats(src);
-  if (options.includes('csv')) return respond(200, 'OK', 'text/plain', statsCsv(rows));
-  if (options.includes('json')) return respond(200, 'OK', 'application/json', JSON.stringify(statsJson(rows)));
+  if (isMetrics || options.includes('prometheus')) return prometheusResponse(source);
+  if (options.includes('csv')) return withSnapshot(source, (s) => respond(200, 'OK', 'text/plain', statsCsv(s.rows)));
+  if (options.includes('json')) return withSnapshot(source, (s) => respond(200, 'OK', 'application/json', JSON.stringify(statsJson(s.rows))));
   const refresh = cfg.refresh !== undefined && !options.includes('norefresh') ? Math.max(1, Math.round(cfg.refresh / 1000)) : undefined;
-  return respond(200, 'OK', 'text/html', statsHtml(rows, src, cfg, refresh), refresh ? [`Refresh: ${refresh}`] : []);
+  return withSnapshot(source, (s) => respond(200, 'OK', 'text/html', statsHtml(s, cfg, refresh), refresh ? [`Refresh: ${refresh}`] : []));
 }
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -92,8 +110,9 @@ function rowCells(r: StatRow): unknown[] {
     r.wretr ?? '', r.wredis ?? '', status, check, r.weight ?? '', r.act ?? '', r.bck ?? '', typeof r.lastchg === 'number' ? duration(r.lastchg) : ''];
 }
 
-function statsHtml(rows: StatRow[], src: StatsSource, cfg: StatsConfig, refresh: number | undefined): string {
-  const uptime = duration(Math.floor((Date.now() - src.startedAt) / 1000));
+function statsHtml(snapshot: StatsSnapshot, cfg: StatsConfig, refresh: number | undefined): string {
+  const { rows, process: proc } = snapshot;
+  const uptime = duration(Math.floor((Date.now() - proc.startedAt) / 1000));
   const byProxy = new Map<string, StatRow[]>();
   for (const r of rows) {
     const list = byProxy.get(r.pxname) ?? [];
@@ -126,9 +145,9 @@ tr.up,tr.no-check,tr.open{background:#c0ffc0}tr.down{background:#ff9090}tr.maint
 </style></head>
 <body>
 <h1>limpet version ${esc(VERSION)}</h1>
-<h2>Statistics Report for pid ${process.pid}</h2>
-<p id="info">pid = ${process.pid}; uptime = ${uptime}; current conns = ${src.counters.actconn}; total conns = ${src.counters.cumConns}${cfg.refresh !== undefined ? `; refresh every ${refresh ?? 0}s` : ''}</p>
+<h2>Statistics Report for pid ${proc.pid}</h2>
+<p id="info">pid = ${proc.pid} (process #1, nbproc = 1, nbthread = ${proc.nbthread}); uptime = ${uptime}; current conns = ${proc.actconn}; total conns = ${proc.cumConns}${cfg.refresh !== undefined ? `; refresh every ${refresh ?? 0}s` : ''}</p>
 <p><a href="${esc(cfg.uri)};csv">CSV export</a> · <a href="${esc(cfg.uri)};json">JSON export</a> · <a href="${esc(cfg.uri)};prometheus">Prometheus</a></p>
-${tables}${stickTablesHtml(src.stickStatus?.() ?? [])}</body></html>
+${tables}${stickTablesHtml(snapshot.stick)}</body></html>
 `;
 }

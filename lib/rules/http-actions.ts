@@ -13,6 +13,7 @@ import type { HttpMessage } from './http-message.js';
 import { authResponse, buildResponse, ERROR_CODES, reason, redirectResponse } from './responses.js';
 import { readFileSync } from 'node:fs';
 import { SERVICES, serviceResponse, type ServiceName } from '../observe/services.js';
+import type { LocalResponse } from '../observe/stats-page.js';
 
 export interface RuleState {
   ctx: SampleContext;
@@ -22,8 +23,14 @@ export interface RuleState {
   errorPage(status: number): Buffer;
 }
 
-/** undefined: go on with the next rule. */
-export type RuleOutcome = undefined | { stop: true } | { respond: Buffer; status: number };
+/**
+ * undefined: go on with the next rule. `later`: the answer is on its way (use-service in a
+ * worker of several); `respond` is then empty and the session waits for `later`.
+ */
+export type RuleOutcome = undefined | { stop: true } | { respond: Buffer; status: number; later?: Promise<LocalResponse> };
+
+/** The `respond` of an answer that comes `later`. */
+const NOT_YET = Buffer.alloc(0);
 
 export interface HttpRule {
   action: string;
@@ -296,7 +303,7 @@ const REQUEST_ACTIONS: Record<string, ActionParser> = {
     noMore(args, 1, p);
     return () => {
       const r = serviceResponse(name as ServiceName);
-      return { respond: r.bytes, status: r.status };
+      return r instanceof Promise ? { respond: NOT_YET, status: 200, later: r } : { respond: r.bytes, status: r.status };
     };
   },
 };

@@ -11,6 +11,7 @@ import type { HttpRule, RuleOutcome, RuleState } from './http-actions.js';
 import { HttpMessage } from './http-message.js';
 import { newProxyRules, type ForwardedHeader, type ProxyRules } from './proxy-rules.js';
 import { generatedPage, monitorResponse, saysClose } from './responses.js';
+import type { LocalResponse } from '../observe/stats-page.js';
 import { Userlist, type UserlistConfig } from './userlist.js';
 
 /** The connection's two ends, as the session knows them. */
@@ -30,6 +31,8 @@ export interface RequestVerdict {
   server?: Server;
   /** answer the client with this */
   respond?: Buffer;
+  /** the answer is on its way (use-service in a worker of several): wait for it instead of `respond` */
+  later?: Promise<LocalResponse>;
   /** the answer leaves the connection open (HAProxy's behaviour) unless it says `connection: close` */
   keepAlive?: boolean;
   status?: number;
@@ -88,7 +91,8 @@ export class HttpRules {
     };
     const txn: RuleTransaction = { ctx };
     const fe = this.#feRules;
-    const answer = (out: { respond: Buffer; status: number }): RequestVerdict => ({ head, respond: out.respond, status: out.status, keepAlive: !saysClose(out.respond), txn });
+    const answer = (out: { respond: Buffer; status: number; later?: Promise<LocalResponse> }): RequestVerdict =>
+      ({ head, respond: out.respond, status: out.status, keepAlive: !saysClose(out.respond), txn, later: out.later });
     if (fe.monitorUri !== undefined && req.path === fe.monitorUri) return answer({ respond: monitorResponse(), status: 200 });
     if (fe.uniqueIdFormat) ctx.uniqueId = fe.uniqueIdFormat.render(ctx);
     const state: RuleState = { ctx, msg: req, errorPage: (status) => this.#rulePage(status, txn.backend) };

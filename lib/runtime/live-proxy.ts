@@ -7,7 +7,7 @@
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
-import { RuntimeApi } from '../observe/runtime-api.js';
+import { answerPrimaryCommands, RuntimeApi } from '../observe/runtime-api.js';
 import { ProxyRuntime } from './proxy-runtime.js';
 import type { WorkerChannel } from '../cluster/cluster-bus.js';
 
@@ -43,6 +43,7 @@ export class LiveProxy {
     const live = new LiveProxy(config, log, opts);
     await live.#runtime.start();
     live.#runtime.observer.provideServices();
+    if (opts.worker) answerPrimaryCommands(opts.worker, live.#control());
     const sockets = config.global.statsSockets;
     if (sockets?.length && !opts.worker) {
       live.#api = new RuntimeApi(live.#control());
