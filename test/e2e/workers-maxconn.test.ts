@@ -2,7 +2,8 @@
 // together (the origin never sees more requests at once), surplus requests queue and are all
 // served, slots move to the worker that needs them (lib/cluster/slot-leases.ts), a killed
 // worker's slots come back, a reload and `set maxconn server` change the limit of the whole,
-// and a frontend's maxconn is split between workers.
+// requests in the backend's queue wait for any server's slot, and a frontend's maxconn is
+// split between workers.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,7 +15,7 @@ import { startOrigin } from '../helpers/origin.js';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 
-const HOLD_MS = 200;
+const HOLD_MS = 150;
 
 /** An origin that holds each request HOLD_MS and counts how many it holds at once. */
 async function countingOrigin(t: TeardownHost) {
@@ -113,6 +114,8 @@ async function pinnedConnections(t: TeardownHost, port: number, perWorker: numbe
     answers.forEach((a, i) => byWorker.set(a.worker, [...(byWorker.get(a.worker) ?? []), agents[i]!]));
   }
   if (!enough()) throw new Error(`connections did not reach both workers: ${[...byWorker].map(([w, a]) => `${w}: ${a.length}`).join(', ')}`);
+  // One more connection than needed per worker keeps its queue non-empty, and the test short.
+  for (const [w, agents] of byWorker) byWorker.set(w, agents.slice(0, perWorker + 1));
   return byWorker;
 }
 
@@ -186,10 +189,40 @@ t.test('a reload and set maxconn server change the limit of both workers togethe
 
   t.equal(await command(sock, 'set maxconn server be/s1 2'), '\n', 'set maxconn server 2 accepted');
   reset();
-  answers = await burst(fePort!, 24);
-  t.equal(count(answers).ok, 24, 'every request served after set maxconn server');
+  answers = await burst(fePort!, 16);
+  t.equal(count(answers).ok, 16, 'every request served after set maxconn server');
   t.ok(load.max <= 2, `never more than 2 at once after set maxconn server (saw ${load.max})`);
   t.equal(load.max, 2, 'the runtime limit was used');
+});
+
+t.test('the backend queue: each server of two keeps its own maxconn across workers', async (t) => {
+  const a = await countingOrigin(t);
+  const b = await countingOrigin(t);
+  const [fePort] = await freePorts(1);
+  await startProxy(
+    t,
+    `
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 20s
+    timeout server 20s
+    timeout queue 15s
+frontend fe
+    bind 127.0.0.1:${fePort}
+    http-response set-header X-Worker %pid
+    default_backend be
+backend be
+    balance leastconn
+    server s1 127.0.0.1:${a.origin.port} maxconn 2
+    server s2 127.0.0.1:${b.origin.port} maxconn 1
+`,
+    { extraArgs: ['--workers', '2'], waitPorts: [fePort!] },
+  );
+  const answers = await burst(fePort!, 24);
+  t.equal(count(answers).ok, 24, `every request waited its turn in the backend's queue (${JSON.stringify(count(answers).byWorker)})`);
+  t.ok(a.load.max <= 2 && b.load.max <= 1, `neither server saw more than its maxconn (s1 ${a.load.max}/2, s2 ${b.load.max}/1)`);
+  t.same([a.load.max, b.load.max], [2, 1], 'both servers were used to their limit');
 });
 
 t.test('frontend maxconn is split between the workers', async (t) => {
@@ -214,10 +247,10 @@ backend be
     { extraArgs: ['--workers', '2'], waitPorts: [fePort!] },
   );
   // Each worker admits 2: the origin sees at most 2 per worker that took connections.
-  const answers = await burst(fePort!, 40);
+  const answers = await burst(fePort!, 16);
   const { ok, byWorker } = count(answers);
   const workers = Object.keys(byWorker).length;
-  t.equal(ok, 40, `every connection was served in turn (${JSON.stringify(byWorker)})`);
+  t.equal(ok, 16, `every connection was served in turn (${JSON.stringify(byWorker)})`);
   t.ok(load.max <= 2 * workers, `at most 2 connections at once per worker, 4 in all (saw ${load.max} with ${workers} worker(s) serving)`);
   t.ok(load.max >= 2, 'connections were admitted concurrently');
 });
