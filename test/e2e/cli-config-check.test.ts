@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
-import { get } from '../helpers/http-client.js';
+import { get, keepAliveConnection } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { runCli, startProxy, writeTempConfig } from '../helpers/proxy-process.js';
 
@@ -123,6 +123,8 @@ t.test('-p writes the pid file and removes it on SIGTERM', async (t) => {
     `defaults\n    mode http\n    timeout connect 1s\nlisten www\n    bind 127.0.0.1:${port}\n    server o 127.0.0.1:${origin.port}\n`,
     { waitPorts: [port], extraArgs: ['-p', pidfile] },
   );
+  // The file is written once the listeners are up, a moment after the port accepts.
+  for (let i = 0; i < 50 && readFileSync(pidfile, 'utf8') === ''; i++) await new Promise((r) => setTimeout(r, 20));
   t.equal(readFileSync(pidfile, 'utf8').trim(), String(proxy.pid));
   t.equal((await get(port, '/')).status, 200);
   const exit = await proxy.stop('SIGTERM');
@@ -149,4 +151,61 @@ t.test('SIGTERM lets a request in flight finish', async (t) => {
   t.equal(res.status, 200);
   t.equal(res.body, 'late but complete\n');
   t.equal((await stopped).code, 0);
+});
+
+// The stop signals as HAProxy users read them (README "Signals"): SIGTERM is fast, SIGUSR1
+// soft; both close idle keep-alive connections at once.
+const stopConfig = (port: number, originPort: number, global = '') =>
+  `global\n${global}\ndefaults\n    mode http\n    timeout connect 1s\n    timeout server 10s\n    timeout http-keep-alive 30s\n` +
+  `listen www\n    bind 127.0.0.1:${port}\n    server o 127.0.0.1:${originPort}\n`;
+
+const slowOrigin = (t: Parameters<typeof startOrigin>[0]['t']) =>
+  startOrigin({ name: 'o', t, handler: (req, res) => setTimeout(() => res.end('done\n'), req.url === '/idle' ? 0 : 2600) });
+
+t.test('SIGTERM: an idle keep-alive client is closed at once, a request past the grace is cut, exit 0', async (t) => {
+  const origin = await slowOrigin(t);
+  const port = await freePort();
+  const proxy = await startProxy(t, stopConfig(port, origin.port), { waitPorts: [port] });
+  const idle = await keepAliveConnection(port);
+  t.equal((await idle.send('GET /idle HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
+  const long = get(port, '/long', undefined, { timeout: 8000 }).catch((e: Error) => e);
+  while (origin.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+  const started = Date.now();
+  const stopped = proxy.stop('SIGTERM');
+  t.ok(await idle.waitClose(1000), 'the idle keep-alive connection closed at once');
+  t.same(await stopped, { code: 0, signal: null }, 'exit status 0');
+  const took = Date.now() - started;
+  t.ok(took >= 1500 && took < 2600, `stopped after the 2 s grace, before the request would end (${took}ms)`);
+  t.ok((await long) instanceof Error, 'the request past the grace was cut');
+});
+
+t.test('SIGUSR1: an idle keep-alive client is closed at once, a request past the SIGTERM grace still finishes', async (t) => {
+  const origin = await slowOrigin(t);
+  const port = await freePort();
+  const proxy = await startProxy(t, stopConfig(port, origin.port), { waitPorts: [port] });
+  const idle = await keepAliveConnection(port);
+  t.equal((await idle.send('GET /idle HTTP/1.1\r\nHost: x\r\n\r\n')).status, 200);
+  const long = get(port, '/long', undefined, { timeout: 8000 });
+  while (origin.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+  proxy.signal('SIGUSR1');
+  t.ok(await idle.waitClose(1000), 'the idle keep-alive connection closed at once');
+  t.match(await long, { status: 200, body: 'done\n' }, 'the request finished');
+  t.same(await proxy.exited, { code: 0, signal: null }, 'exit status 0');
+});
+
+t.test('hard-stop-after bounds SIGUSR1', async (t) => {
+  const origin = await slowOrigin(t);
+  const port = await freePort();
+  const proxy = await startProxy(t, stopConfig(port, origin.port, '    hard-stop-after 300ms'), { waitPorts: [port] });
+  const long = get(port, '/long', undefined, { timeout: 8000 }).catch((e: Error) => e);
+  while (origin.requests.length < 1) await new Promise((r) => setTimeout(r, 20));
+  const started = Date.now();
+  proxy.signal('SIGUSR1');
+  t.same(await proxy.exited, { code: 0, signal: null }, 'exit status 0');
+  const took = Date.now() - started;
+  t.ok(took >= 250 && took < 1500, `stopped at hard-stop-after (${took}ms)`);
+  t.ok((await long) instanceof Error, 'the request was cut');
+  // 'exit' may come before the last of stderr has been read.
+  for (let i = 0; i < 50 && !proxy.stderr().includes('soft-stop running for too long'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(proxy.stderr(), /soft-stop running for too long \(hard-stop-after 300ms\): closing 1 connection/, 'limpet says why it cut');
 });

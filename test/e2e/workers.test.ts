@@ -279,6 +279,8 @@ t.test('hard-stop-after bounds a soft stop; SIGTERM cuts a request past its grac
   t.same(exit, { code: 0, signal: null }, 'exit status 0');
   t.ok(took >= 450 && took < 3000, `stopped after hard-stop-after, not after the request (${took}ms)`);
   t.ok((await long) instanceof Error, 'the long request was cut');
+  // 'exit' may come before the last of stderr has been read.
+  await waitFor('the hard-stop line', () => w.proxy.stderr().includes('soft-stop running for too long'), 1000).catch(() => {});
   t.match(w.proxy.stderr(), /hard-stop-after 500ms\): closing 1 connection/, 'the worker holding it says so');
 
   const w2 = await startWorkers(t, (port) => config(port, origin.port, { global: '    nbthread 2' }), 2);
