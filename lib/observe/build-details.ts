@@ -7,14 +7,15 @@ export function buildDetails(): string {
   const features = [
     '+HTTP/1.1 (llhttp-wasm)', '+TCP', '+PROXY-protocol', '+stick-tables', '+Redis-shared-tables', '+httplog', '+tcplog',
     '+log-format', '+syslog-udp', '-syslog-unix-dgram', '+stats-page', '+prometheus', '+runtime-api', '+reload',
-    '-threads', '-TLS', '-HTTP/2',
+    '+workers', '+hard-stop-after', '-threads', '-TLS', '-HTTP/2',
   ];
   return [
     `limpet version ${VERSION}`,
     `Status: development`,
     `Running on: ${os.type()} ${os.release()} ${os.arch()}`,
     `Built with: Node.js ${process.versions.node} (V8 ${process.versions.v8}, libuv ${process.versions.uv})`,
-    `Default settings : bufsize = 16384, maxhdr = 101, nbthread = 1`,
+    // nbthread N runs N worker processes (node:cluster), not threads.
+    `Default settings : bufsize = 16384, maxhdr = 101, nbthread = 1 (worker processes, 1 to 64)`,
     `Feature list : ${features.join(' ')}`,
     '',
   ].join('\n');
