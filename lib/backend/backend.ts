@@ -95,7 +95,13 @@ export class Backend {
   enqueue(waiter: QueuedRequest): void {
     this.queue.push(waiter);
     // With several workers, any server with a maxconn might lend this worker a slot.
-    for (const s of this.servers) if (s.share && s.balanceable) s.share.queued();
+    for (const s of this.servers) if (s.share && s.balanceable) s.share.waitersChanged();
+  }
+
+  /** A queued request gave up (client gone, queue timeout): with several workers the primary's count of waiting requests follows. */
+  waiterLeft(server: Server | undefined): void {
+    if (server) return server.share?.waitersChanged();
+    for (const s of this.servers) if (s.share && s.balanceable) s.share.waitersChanged();
   }
 
   /**

@@ -94,6 +94,7 @@ export class ServerDispatch implements QueuedRequest {
     this.cancelled = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#socket?.destroy();
+    if (!this.#holdsSlot) this.#backend.waiterLeft(this.#server);
     this.#releaseSlot();
   }
 
@@ -152,6 +153,7 @@ export class ServerDispatch implements QueuedRequest {
     if (t === undefined) return;
     this.#timer = setTimeout(() => {
       this.cancelled = true;
+      this.#backend.waiterLeft(this.#server);
       this.#fail('queue timeout');
     }, t);
   }

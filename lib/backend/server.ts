@@ -114,7 +114,7 @@ export class Server {
   /** Queues a request for this server's next free slot. */
   enqueue(waiter: QueuedRequest): void {
     this.queue.push(waiter);
-    this.share?.queued();
+    this.share?.waitersChanged();
   }
 
   /** A slot is free: it goes first to requests queued for this server, then to the backend's queue. */

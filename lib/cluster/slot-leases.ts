@@ -87,8 +87,8 @@ export class SlotShare {
     this.settle();
   }
 
-  /** A request queued where a slot of this server could serve it. */
-  queued(): void {
+  /** A request queued, or gave up waiting, where a slot of this server could serve it. */
+  waitersChanged(): void {
     this.#scheduleReport();
   }
 
