@@ -25,6 +25,8 @@ export interface PrimaryOptions {
 
 /** A worker that dies this soon after starting, this many times in a row, is not replaced again. */
 const CRASH_LOOP = { withinMs: 2000, times: 3 };
+/** A replacement that fails to start is tried again after 1 s, 2 s, 4 s ... at most 30 s. */
+const RESPAWN_RETRY = { firstMs: 1000, maxMs: 30_000 };
 /** A worker not ready by then (listeners bound, services up) counts as failed to start. */
 const STARTUP_TIMEOUT_MS = 30_000;
 /** Beyond a worker's own stop time, how long the primary waits before killing it. */
@@ -137,15 +139,16 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
     log.alert(`worker ${id} (pid ${pid}) ${how}; starting a new one.`);
     respawn(id);
   };
-  // A replacement that cannot start (e.g. the files now hold a bad configuration) is retried
-  // while the others serve; it counts as a quick death.
-  const respawn = (id: number): void => {
-    const startedAt = Date.now();
+  // A replacement that cannot start (the files now hold a bad configuration, a port is gone)
+  // is tried again, less and less often, while the other workers serve.
+  const respawn = (id: number, attempt = 0): void => {
     fork(id).then(
       () => log.notice(`worker ${id} replaced (pid ${byId.get(id)?.process.pid})`),
       (err: Error) => {
-        log.alert(err.message);
-        setTimeout(() => replace(id, undefined, startedAt, 'failed to start'), 500);
+        if (stopping) return;
+        const delay = Math.min(RESPAWN_RETRY.firstMs * 2 ** attempt, RESPAWN_RETRY.maxMs);
+        log.alert(`${err.message}; trying again in ${delay}ms`);
+        setTimeout(() => !stopping && respawn(id, attempt + 1), delay);
       },
     );
   };
