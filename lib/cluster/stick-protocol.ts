@@ -6,8 +6,10 @@
 import type { StickTableType } from '../config/types.js';
 
 export const STICK_TOPICS = {
-  /** worker → primary, request: create or join a table; the reply is the whole table */
+  /** worker → primary, request: create or join a table; the reply is the first chunk of its copy */
   attach: 'stick-attach',
+  /** worker → primary, request: the next chunk of the copy */
+  dump: 'stick-dump',
   /** worker → primary, request: a key the worker's copy lacks (it may be on its way) */
   lookup: 'stick-lookup',
   /** worker → primary, request: first writer wins */
@@ -28,10 +30,16 @@ export interface AttachRequest {
   nopurge: boolean;
 }
 
-/** The table at the moment of the attach, least recently used first. */
-export interface AttachReply {
+/** Part of a table's copy, least recently used first. */
+export interface DumpChunk {
   /** [key, server key, ms left (-1: never expires)] */
   entries: Array<[string, string, number]>;
+  /** more to come: ask with this token */
+  more?: number;
+}
+
+export interface DumpRequest {
+  token: number;
 }
 
 export interface LookupRequest {

@@ -11,10 +11,11 @@ import type { PrimaryContext, PrimaryService } from './primary-service.js';
 import {
   STICK_TOPICS,
   stickTableId,
-  type AttachReply,
   type AttachRequest,
   type ClaimReply,
   type ClaimRequest,
+  type DumpChunk,
+  type DumpRequest,
   type LookupReply,
   type LookupRequest,
   type StickEvent,
@@ -26,7 +27,10 @@ interface Table {
   store: StickMemoryStore;
 }
 
-export function stickTableService(ctx: PrimaryContext): PrimaryService {
+/** Entries per message of a table's copy (about 40 bytes each). */
+const DUMP_CHUNK = 10_000;
+
+export function stickTableService(ctx: PrimaryContext, dumpChunk = DUMP_CHUNK): PrimaryService {
   const tables = new Map<string, Table>();
   /** changes not yet told; `except`: the worker that already knows (a claim's answer told it) */
   let pending: Array<{ e: StickEvent; except?: number }> = [];
@@ -69,7 +73,33 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
     return { entry, existed: false };
   };
 
-  ctx.channel.on(STICK_TOPICS.attach, (req: AttachRequest): AttachReply => {
+  // A table is copied in chunks, so that neither the primary nor a worker serving on its old
+  // configuration (a reload) stops for long. The keys are listed at once; each chunk gives
+  // their entries as they are when it is sent, and changes after that follow as events.
+  const dumps = new Map<number, { id: string; workerId: number; keys: string[]; next: number; at: number }>();
+  let nextDump = 1;
+
+  const chunk = (token: number): DumpChunk => {
+    const d = dumps.get(token);
+    const t = d && tables.get(d.id);
+    if (!d || !t) {
+      dumps.delete(token);
+      return { entries: [] };
+    }
+    d.at = Date.now();
+    const entries: DumpChunk['entries'] = [];
+    const end = Math.min(d.keys.length, d.next + dumpChunk);
+    for (; d.next < end; d.next++) {
+      const key = d.keys[d.next]!;
+      const e = t.store.get(key);
+      if (e) entries.push([key, e.server, Number.isFinite(e.expires) ? e.expires - d.at : -1]);
+    }
+    if (d.next < d.keys.length) return { entries, more: token };
+    dumps.delete(token);
+    return { entries };
+  };
+
+  ctx.channel.on(STICK_TOPICS.attach, (req: AttachRequest, workerId: number): DumpChunk => {
     let t = tables.get(req.id);
     if (!t || !sameOptions(t.opts, req)) {
       const next = create(req);
@@ -79,14 +109,14 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
       tables.set(req.id, next);
       t = next;
     }
-    const now = Date.now();
-    const entries: AttachReply['entries'] = [];
-    for (const [key, e] of t.store.entries()) {
-      if (e.expires <= now) continue;
-      entries.push([key, e.server, Number.isFinite(e.expires) ? e.expires - now : -1]);
-    }
-    return { entries };
+    // A copy abandoned for a minute (its worker stopped asking) is dropped.
+    for (const [token, d] of dumps) if (Date.now() - d.at > 60_000) dumps.delete(token);
+    const token = nextDump++;
+    dumps.set(token, { id: req.id, workerId, keys: [...t.store.keys()], next: 0, at: Date.now() });
+    return chunk(token);
   });
+
+  ctx.channel.on(STICK_TOPICS.dump, (req: DumpRequest): DumpChunk => chunk(req.token));
 
   ctx.channel.on(STICK_TOPICS.lookup, (req: LookupRequest): LookupReply => {
     const t = tables.get(req.id);
@@ -143,6 +173,9 @@ export function stickTableService(ctx: PrimaryContext): PrimaryService {
   });
 
   return {
+    workerExited(workerId: number) {
+      for (const [token, d] of dumps) if (d.workerId === workerId) dumps.delete(token);
+    },
     reload(config: Config) {
       const keep = new Set(config.proxies.filter((p) => p.stickTable && !p.stickTable.redis).map((p) => stickTableId(p.name, p.stickTable!.type)));
       for (const [id, t] of tables) {

@@ -5,8 +5,9 @@
 // response's Set-Cookie learned in one worker, the next request in another). A new key is
 // claimed at the primary, first writer wins; stores, deletes, and a sliding expiry's refresh
 // (at most once per quarter of `expire`) are sent, and the primary tells every worker what
-// changed. The copy starts from the whole table, sent by the primary when the store attaches.
-import { STICK_TOPICS, stickTableId, type AttachReply, type ClaimReply, type LookupReply, type StickEvent } from '../cluster/stick-protocol.js';
+// changed. The copy starts from the whole table, sent in chunks by the primary when the store
+// attaches.
+import { STICK_TOPICS, stickTableId, type ClaimReply, type DumpChunk, type LookupReply, type StickEvent } from '../cluster/stick-protocol.js';
 import type { StickTableConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { PrimaryStickLink, PrimaryStickListener } from './primary-stick-link.js';
@@ -19,8 +20,8 @@ import { newStickCounters, type StickStore } from './stick-store.js';
  * table places it while Redis is down (by hashing its key, so the workers still agree).
  */
 export const PRIMARY_ANSWER_MS = 250;
-/** The whole table may be large: its first copy is given longer. */
-const ATTACH_MS = 10_000;
+/** A chunk of the table's copy is given longer. */
+const COPY_MS = 10_000;
 
 export class PrimaryStickStore implements StickStore, PrimaryStickListener {
   readonly shared = true;
@@ -39,11 +40,7 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
     this.#local = new StickMemoryStore({ size: config.size, expire: config.expire, nopurge: config.nopurge });
     this.#refreshEvery = config.expire !== undefined && config.expire > 0 ? config.expire / 4 : Infinity;
     link.register(this.id, this);
-    link.request<AttachReply>(STICK_TOPICS.attach, { id: this.id, size: config.size, expire: config.expire, nopurge: config.nopurge }, ATTACH_MS).then(
-      (reply) => this.#load(reply),
-      // Still correct without the copy: every key is then asked of the primary.
-      (err: Error) => !this.#closed && log.warning(`stick-table ${table}: no copy of the table from the primary (${err.message})`),
-    );
+    this.#copy(link.request<DumpChunk>(STICK_TOPICS.attach, { id: this.id, size: config.size, expire: config.expire, nopurge: config.nopurge }, COPY_MS), log);
   }
 
   /** The primary is gone: new keys are placed by hashing (the worker is stopping anyway). */
@@ -152,15 +149,22 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
     if (entry) entry.pushedAt = Date.now();
   }
 
-  /** The whole table, least recently used first, each entry with the time it has left. */
-  #load(reply: AttachReply): void {
-    if (this.#closed) return;
-    const now = Date.now();
-    for (const [key, server, left] of reply.entries) {
-      const entry = this.#local.set(key, server);
-      if (!entry) continue;
-      entry.expires = left < 0 ? Infinity : now + left;
-      entry.pushedAt = now;
-    }
+  /** The table's copy, chunk after chunk, each entry with the time it has left. */
+  #copy(chunk: Promise<DumpChunk>, log: Logger): void {
+    chunk.then(
+      (c) => {
+        if (this.#closed) return;
+        const now = Date.now();
+        for (const [key, server, left] of c.entries) {
+          const entry = this.#local.set(key, server);
+          if (!entry) continue;
+          entry.expires = left < 0 ? Infinity : now + left;
+          entry.pushedAt = now;
+        }
+        if (c.more !== undefined) this.#copy(this.#link.request<DumpChunk>(STICK_TOPICS.dump, { token: c.more }, COPY_MS), log);
+      },
+      // Still correct without the copy: every key it lacks is asked of the primary.
+      (err: Error) => !this.#closed && log.warning(`stick-table ${this.table}: no copy of the table from the primary (${err.message})`),
+    );
   }
 }

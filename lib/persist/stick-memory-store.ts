@@ -102,6 +102,11 @@ export class StickMemoryStore implements StickStore {
     return this.#entries.entries();
   }
 
+  /** least recently used first */
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
   purgeExpired(): void {
     const now = this.#now();
     for (const [key, e] of this.#entries) {

@@ -18,7 +18,7 @@ type Handler = (payload: any, workerId: number) => unknown;
 const later = () => new Promise<void>((r) => setImmediate(r));
 /** Lets every message in flight (and those it causes) arrive. */
 const settle = async () => {
-  for (let i = 0; i < 5; i++) await later();
+  for (let i = 0; i < 30; i++) await later();
 };
 
 /** One primary and its workers in one process; messages travel through JSON, one turn later. */
@@ -56,6 +56,7 @@ class Bus {
         void later().then(() => bus.primaryHandlers.get(topic)?.(copy, id));
       },
       async request(topic: string, payload: unknown) {
+        bus.sent.push({ to: 0, topic, payload });
         const copy = JSON.parse(JSON.stringify(payload ?? null));
         await later();
         const out = bus.primaryHandlers.get(topic)!(copy, id);
@@ -75,9 +76,9 @@ class Bus {
 const log = createLogger({ quiet: true });
 const table = { type: 'string' as StickTableType, size: 100, expire: 60_000, nopurge: false };
 
-function cluster(t: TeardownHost, opts: Partial<typeof table> = {}, workers = 2) {
+function cluster(t: TeardownHost, opts: Partial<typeof table> = {}, workers = 2, dumpChunk?: number) {
   const bus = new Bus();
-  const service: PrimaryService = stickTableService({ channel: bus.primary(), config: () => ({}) as Config, log, workers, reload: async () => '' });
+  const service: PrimaryService = stickTableService({ channel: bus.primary(), config: () => ({}) as Config, log, workers, reload: async () => '' }, dumpChunk);
   const stores = Array.from({ length: workers }, (_, i) => new PrimaryStickStore('app', { ...table, ...opts }, new PrimaryStickLink(bus.worker(i + 1)), log));
   t.teardown(() => {
     for (const s of stores) s.close();
@@ -184,14 +185,21 @@ t.test('nopurge: a full table stores nothing more, the claim still answers', asy
   t.equal(await matched(a!, 'k3'), undefined, 'a refused store is in no copy');
 });
 
-t.test('a worker that starts gets the whole table, with the time each entry has left', async (t) => {
-  const { stores: [a], join } = cluster(t);
+t.test('a worker that starts gets the whole table in chunks, with the time each entry has left', async (t) => {
+  const { bus, stores: [a], join } = cluster(t, {}, 2, 7);
   await settle();
   for (let i = 0; i < 50; i++) a!.store(`k${i}`, `s${i % 3}`);
   await settle();
   const c = join(3);
+  // Changes made while the copy is under way reach it too.
+  await later();
+  await later();
+  a!.store('k49', 's9');
+  a!.store('late', 's1');
   await settle();
-  t.equal(c.localCount, 50, 'the copy holds every entry');
+  t.equal(c.localCount, 51, 'the copy holds every entry');
+  t.equal(await matched(c, 'k49'), 's9', 'a change made during the copy');
+  t.equal(bus.sent.filter((m) => m.topic === 'stick-dump').length, 7, '50 entries, 7 a chunk: the attach and 7 more requests');
   t.equal(await matched(c, 'k7'), 's1');
   const [, e] = [...c.entries()][0]!;
   t.ok(e.expires > Date.now() + 50_000 && e.expires <= Date.now() + 60_000, 'expiry carried over');
@@ -223,7 +231,7 @@ t.test("sliding expiry: hits in one worker refresh the primary once per quarter 
   await settle();
   a!.store('k', 's1');
   await settle();
-  const touches = () => bus.sent.filter((m) => m.to === 0 && (m.payload as Array<{ op: string }>).some((o) => o.op === 'touch')).length;
+  const touches = () => bus.sent.filter((m) => m.topic === 'stick-ops' && (m.payload as Array<{ op: string }>).some((o) => o.op === 'touch')).length;
   // A uses the entry for 1.5 times expire; B's copy, never used, expires meanwhile.
   const seen = new Set<string | undefined>();
   const end = Date.now() + 600;
