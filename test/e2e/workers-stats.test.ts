@@ -15,6 +15,15 @@ import { startProxy } from '../helpers/proxy-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function waitFor(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+}
+
 /** Sends `line` on the stats socket and reads until it closes, as `echo line | socat` does. */
 function command(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -42,7 +51,7 @@ function killLeftovers(t: Test, pids: Set<number>): void {
   });
 }
 
-const config = (p: { fe: number; stats: number; api: number; o1: number; o2: number }, extra = '') => `
+const config = (p: { fe: number; stats: number; api: number; sticky: number; o1: number; o2: number }, extra = '') => `
 global
     stats socket ipv4@127.0.0.1:${p.api} level admin
 ${extra}
@@ -63,13 +72,19 @@ listen stats
     bind 127.0.0.1:${p.stats}
     stats uri /stats
     http-request use-service prometheus-exporter if { path /prom }
+listen sticky
+    bind 127.0.0.1:${p.sticky}
+    stick-table type ip size 100 expire 10m
+    stick on src
+    server s1 127.0.0.1:${p.o1}
+    server s2 127.0.0.1:${p.o2}
 `;
 
 async function setup(t: Test, extra = '') {
   const o1 = await startOrigin({ name: 'o1', t });
   const o2 = await startOrigin({ name: 'o2', t });
-  const [fe, stats, api] = await freePorts(3);
-  const ports = { fe: fe!, stats: stats!, api: api!, o1: o1.port, o2: o2.port };
+  const [fe, stats, api, sticky] = await freePorts(4);
+  const ports = { fe: fe!, stats: stats!, api: api!, sticky: sticky!, o1: o1.port, o2: o2.port };
   const proxy = await startProxy(t, config(ports, extra), { extraArgs: ['--workers', '2'], waitPorts: [ports.fe, ports.stats, ports.api] });
   const pids = new Set<number>();
   killLeftovers(t, pids);
@@ -116,6 +131,8 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
   const { sent } = await load(t, ports.fe, pids, 100);
   t.equal(o1.requests.length + o2.requests.length, sent, 'the origins saw every request');
 
+  // A connection the client closed may still be closing in the proxy for a moment.
+  await waitFor('www connections closed in both workers', async () => row(await csv(), 'www', 'FRONTEND').scur === '0');
   for (const [source, rows] of [['stats uri ;csv', await csv()], ['show stat', csvRows(await command(ports.api, 'show stat'))]] as const) {
     const fe = row(rows, 'www', 'FRONTEND');
     t.equal(Number(fe.req_tot), sent, `${source}: www req_tot is every request`);
@@ -216,6 +233,17 @@ t.test('set server state over the socket reaches both workers; reload reloads ev
   t.match(await command(ports.api, 'set server farm/nope state ready'), /No such server/);
   t.match(await command(ports.api, 'bogus'), /Unknown command/);
 
+  // Stick tables are cluster-wide: the first worker's `show table` lists the entry, and its
+  // `clear table` empties every worker's copy (the merged entries gauge is the largest copy).
+  const stickyAnswers = await Promise.all(Array.from({ length: 25 }, () => get(ports.sticky, '/')));
+  t.same(new Set(stickyAnswers.map((a) => a.status)), new Set([200]));
+  const entries = async () => Number(/^limpet_stick_table_entries\{table="sticky"\} (\d+)$/m.exec((await get(ports.stats, '/prom')).body)?.[1]);
+  await waitFor('the entry in the merged gauge', async () => (await entries()) === 1);
+  t.match(await command(ports.api, 'show table sticky'), /^# table: sticky, type: ip, size:100, used:1\n0x[0-9a-f]+: key=127\.0\.0\.1 /);
+  t.equal(await command(ports.api, 'clear table sticky'), '\n');
+  await waitFor('every worker\'s copy emptied', async () => (await entries()) === 0);
+  t.match(await command(ports.api, 'show table sticky'), /used:0/);
+
   // The new file adds a response header and a second stats socket; the first one stays open.
   const [api2] = await freePorts(1);
   const next = config(ports, `    stats socket ipv4@127.0.0.1:${api2} level admin`).replace('http-response set-header X-Worker %pid', 'http-response set-header X-Worker %pid\n    http-response set-header X-Config v2');
@@ -230,5 +258,6 @@ t.test('set server state over the socket reaches both workers; reload reloads ev
   t.match(await command(ports.api, 'show info'), /^Nbthread: 2$/m, 'the kept stats socket still answers');
   // Counters carry over the reload: www counts every request since start.
   const fe = csvRows(await command(ports.api, 'show stat')).find((r) => r.pxname === 'www' && r.svname === 'FRONTEND')!;
-  t.equal(Number(fe.req_tot), o1.requests.length + o2.requests.length, 'req_tot across the reload is every request');
+  const viaWww = [...o1.requests, ...o2.requests].filter((r) => r.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-sent-by')).length;
+  t.equal(Number(fe.req_tot), viaWww, 'req_tot across the reload is every request www sent');
 });
