@@ -128,7 +128,7 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
   const row = (rows: Array<Record<string, string>>, px: string, sv: string) => rows.find((r) => r.pxname === px && r.svname === sv)!;
   // startProxy's readiness probe opened a connection to www without a request.
   const before = Number(row(await csv(), 'www', 'FRONTEND').stot);
-  const { sent } = await load(t, ports.fe, pids, 100);
+  const { sent, seen } = await load(t, ports.fe, pids, 100);
   t.equal(o1.requests.length + o2.requests.length, sent, 'the origins saw every request');
 
   // A connection the client closed may still be closing in the proxy for a moment.
@@ -166,6 +166,25 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
   // Each stats request comes on a new connection, which either worker may take: every answer is the whole.
   const answers = await Promise.all(Array.from({ length: 20 }, () => get(ports.stats, '/stats;csv')));
   t.same(answers.map((a) => Number(row(csvRows(a.body), 'www', 'FRONTEND').req_tot)), answers.map(() => sent), 'twenty concurrent stats requests all see the whole');
+
+  // A worker that does not answer in time is left out: the socket still answers, short of its
+  // numbers, and the primary says so in its log; once it runs again the whole is back.
+  const stopped = [...seen][0]!;
+  process.kill(stopped, 'SIGSTOP');
+  t.teardown(() => {
+    try {
+      process.kill(stopped, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  });
+  const asked = Date.now();
+  const partial = Number(row(csvRows(await command(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot);
+  t.ok(Date.now() - asked < 4000, `show stat answered in ${Date.now() - asked}ms with a worker stopped`);
+  t.ok(partial > 0 && partial < sent, `the stopped worker's requests are left out (${partial} of ${sent})`);
+  await waitFor('the warning', async () => /stats: 1 of 2 workers answered within \d+ms; left out: worker \d/.test(proxy.stderr()));
+  process.kill(stopped, 'SIGCONT');
+  await waitFor('the whole again', async () => Number(row(csvRows(await command(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot) === sent);
 });
 
 t.test('the HTML page in headless Chromium shows the summed total', async (t) => {
