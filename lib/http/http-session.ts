@@ -506,9 +506,14 @@ export class HttpSession implements ServerConnectionOwner {
       }
     }
     if (take === 0) return EMPTY;
-    const chunk = this.#in.subarray(0, take);
-    this.#in = this.#in.subarray(take);
-    return chunk;
+    const all = this.#in;
+    // Most upload reads are body from end to end: passed on as they are, no slices made.
+    if (take === all.length) {
+      this.#in = EMPTY;
+      return all;
+    }
+    this.#in = all.subarray(take);
+    return all.subarray(0, take);
   }
 
   #sendBody(tx: Transaction, chunk: Buffer): void {

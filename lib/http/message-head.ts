@@ -127,20 +127,52 @@ export class HeadEdit {
   toBuffer(): Buffer {
     const head = this.#head;
     if (!this.changed) return head.raw;
-    const parts: Buffer[] = [];
-    const firstLineEnd = head.raw.indexOf(LF) + 1;
-    if (this.#startLine !== undefined) parts.push(Buffer.from(this.#startLine + '\r\n', 'latin1'));
-    else parts.push(head.raw.subarray(0, firstLineEnd));
+    const raw = head.raw;
+    // What goes out, in order: [start, end) ranges of the raw head (adjacent kept lines make
+    // one range) and new lines as strings; then one buffer of the exact size, filled by copies.
+    const out: Array<number | string> = [];
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = (): void => {
+      if (runStart !== -1) out.push(runStart, runEnd);
+      runStart = -1;
+    };
+    const keep = (start: number, end: number): void => {
+      if (runStart !== -1 && start === runEnd) runEnd = end;
+      else {
+        flush();
+        runStart = start;
+        runEnd = end;
+      }
+    };
+    if (this.#startLine !== undefined) out.push(this.#startLine + '\r\n');
+    else keep(0, raw.indexOf(LF) + 1);
     for (const h of head.headers) {
       if (this.#drop?.has(h)) continue;
       const repl = this.#replace?.get(h);
-      if (repl !== undefined) parts.push(Buffer.from(repl + '\r\n', 'latin1'));
-      else parts.push(head.raw.subarray(h.start, h.end + 2));
+      if (repl === undefined) keep(h.start, h.end + 2);
+      else {
+        flush();
+        out.push(repl + '\r\n');
+      }
     }
-    if (this.#append !== undefined) parts.push(Buffer.from(this.#append.join('\r\n') + '\r\n', 'latin1'));
-    parts.push(CRLF);
-    return Buffer.concat(parts);
+    flush();
+    if (this.#append !== undefined) out.push(this.#append.join('\r\n') + '\r\n');
+    out.push('\r\n');
+    let length = 0;
+    for (let i = 0; i < out.length; i++) {
+      const x = out[i]!;
+      if (typeof x === 'string') length += x.length;
+      else length += (out[++i] as number) - x;
+    }
+    const buf = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let i = 0; i < out.length; i++) {
+      const x = out[i]!;
+      if (typeof x === 'string') at += buf.write(x, at, 'latin1');
+      else at += raw.copy(buf, at, x, out[++i] as number);
+    }
+    return buf;
   }
 }
 
-const CRLF = Buffer.from('\r\n');
