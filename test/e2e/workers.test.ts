@@ -14,13 +14,14 @@ import type { TeardownHost } from '../helpers/teardown.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
+/** `context` (e.g. the proxy's stderr) goes into the error when time runs out. */
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 8000, context?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await cond()) return;
     await sleep(25);
   }
-  throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms}ms waiting for ${what}${context ? `\n${context()}` : ''}`);
 }
 
 /** A live process (a zombie, exited but not yet reaped, counts as gone). */
@@ -82,7 +83,7 @@ interface Workers {
   current(): number[];
 }
 
-/** Starts limpet with several workers and waits until `count` of them run. */
+/** Starts limpet with several workers and waits until `count` of them run and are ready. */
 async function startWorkers(t: TeardownHost, text: (port: number) => string, count: number, opts: StartProxyOptions = {}): Promise<Workers> {
   const port = await freePort();
   const seen = new Set<number>();
@@ -93,7 +94,9 @@ async function startWorkers(t: TeardownHost, text: (port: number) => string, cou
     for (const p of pids) seen.add(p);
     return pids;
   };
-  await waitFor(`${count} workers`, () => current().length === count);
+  await waitFor(`${count} workers`, () => current().length === count, 8000, proxy.stderr);
+  // Forked is not ready: a worker killed before it listens fails the whole start, as it should.
+  if (!opts.extraArgs?.includes('-q')) await waitFor('the start', () => proxy.stderr().includes('limpet started'), 8000, proxy.stderr);
   return { proxy, port, seen, current };
 }
 
@@ -198,7 +201,7 @@ t.test('five reloads under keep-alive and fresh clients across workers: no error
     await sleep(120);
     writeFileSync(w.proxy.configPath, text(i));
     w.proxy.signal('SIGUSR2');
-    await waitFor(`reload ${i}`, () => logLines(w.proxy.stderr(), 'Reload done: new configuration running in 2/2 workers').length === i);
+    await waitFor(`reload ${i}`, () => logLines(w.proxy.stderr(), 'Reload done: new configuration running in 2/2 workers').length === i, 8000, w.proxy.stderr);
   }
   await sleep(120);
   running = false;
@@ -214,7 +217,7 @@ t.test('five reloads under keep-alive and fresh clients across workers: no error
 
   writeFileSync(w.proxy.configPath, text(6) + '    bogus_keyword 1\n');
   w.proxy.signal('SIGUSR2');
-  await waitFor('the rejection', () => w.proxy.stderr().includes('Reload rejected'));
+  await waitFor('the rejection', () => w.proxy.stderr().includes('Reload rejected'), 8000, w.proxy.stderr);
   t.match(w.proxy.stderr(), /bogus_keyword/, 'the error names the keyword');
   t.same(logLines(w.proxy.stderr(), 'Reload rejected').map(pidOfLine), [w.proxy.pid], 'the primary rejects it; no worker is asked');
   const gens = new Map<number, Set<string>>();
@@ -233,7 +236,7 @@ t.test('a worker killed with SIGKILL is replaced and traffic keeps flowing', asy
   const w = await startWorkers(t, (port) => config(port, origin.port, { global: '    nbthread 2' }), 2);
   const [victim, survivor] = w.current() as [number, number];
   process.kill(victim, 'SIGKILL');
-  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'));
+  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, w.proxy.stderr);
   const now = w.current();
   t.equal(now.length, 2, 'two workers again');
   t.ok(now.includes(survivor) && !now.includes(victim), 'the survivor stays, the killed one is gone');
