@@ -113,6 +113,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
         if ((m as { limpet?: number; topic?: string })?.topic === 'worker-ready' && !ready) {
           ready = true;
           clearTimeout(hung);
+          // A replacement that came up during a stop missed the order (it had no handler yet).
+          if (stopping) channel.sendTo(id, 'stop', { soft: stopping === 'soft' });
           resolve();
         }
       });
