@@ -209,3 +209,20 @@ t.test('hard-stop-after bounds SIGUSR1', async (t) => {
   for (let i = 0; i < 50 && !proxy.stderr().includes('soft-stop running for too long'); i++) await new Promise((r) => setTimeout(r, 20));
   t.match(proxy.stderr(), /soft-stop running for too long \(hard-stop-after 300ms\): closing 1 connection/, 'limpet says why it cut');
 });
+
+t.test('SIGTERM during a SIGUSR1 soft stop cuts what is in flight after the fast grace', async (t) => {
+  const origin = await startOrigin({ name: 'o', t, handler: (_req, res) => setTimeout(() => res.end('done\n'), 6000) });
+  const port = await freePort();
+  const proxy = await startProxy(t, stopConfig(port, origin.port), { waitPorts: [port] });
+  const long = get(port, '/long', undefined, { timeout: 8000 }).catch((e: Error) => e);
+  while (origin.requests.length < 1) await new Promise((r) => setTimeout(r, 20));
+  proxy.signal('SIGUSR1');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await Promise.race([proxy.exited.then(() => 'exited'), Promise.resolve('running')]), 'running', 'the soft stop waits');
+  const started = Date.now();
+  proxy.signal('SIGTERM');
+  t.same(await proxy.exited, { code: 0, signal: null }, 'exit status 0');
+  const took = Date.now() - started;
+  t.ok(took >= 1500 && took < 3500, `cut about 2 s after SIGTERM (${took}ms)`);
+  t.ok((await long) instanceof Error, 'the request was cut');
+});
