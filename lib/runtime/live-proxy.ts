@@ -118,12 +118,26 @@ export class LiveProxy {
     this.#runtime = next;
     next.observer.provideServices();
     this.#config = config;
+    await this.#rebindStatsSockets(config);
     this.#draining.add(old);
     // HAProxy's old process after a reload is soft-stopping, so hard-stop-after bounds it too.
     void old.stop(config.global.hardStopAfter ?? RELOAD_DRAIN_MS, false).finally(() => this.#draining.delete(old));
     const msg = `Reload done: new configuration running (${config.proxies.length} proxies); the old one finishes ${old.sessionCount} connection(s).`;
     this.#log.notice(msg);
     return msg;
+  }
+
+  /** `stats socket` lines after a reload: kept ones stay open, new ones are bound, dropped ones close. */
+  async #rebindStatsSockets(config: Config): Promise<void> {
+    if (this.#opts.worker) return; // the primary serves the runtime API
+    const sockets = config.global.statsSockets ?? [];
+    if (sockets.length === 0 && !this.#api) return;
+    this.#api ??= new RuntimeApi(this.#control());
+    try {
+      await this.#api.listen(sockets);
+    } catch (err) {
+      this.#log.warning(`reload: ${(err as Error).message}; the other stats sockets keep serving`);
+    }
   }
 
   /**

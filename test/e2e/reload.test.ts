@@ -143,3 +143,25 @@ t.test('SIGUSR1: soft stop lets the request in flight finish', async (t) => {
   t.equal((await proxy.exited).code, 0);
   await t.rejects(get(fePort, '/', undefined, { timeout: 1000 }), 'no longer accepting');
 });
+
+t.test('a reload rebinds stats sockets: a new one answers, a kept one stays, a dropped one closes', async (t) => {
+  const o1 = await startOrigin({ name: 'o1', t });
+  const [fePort, apiPort, newApiPort] = await freePorts(3);
+  const proxy = await startProxy(t, config(fePort, apiPort, [o1]), { waitPorts: [fePort, apiPort] });
+  writeFileSync(proxy.configPath, config(fePort, apiPort, [o1]).replace(
+    `stats socket 127.0.0.1:${apiPort} level admin`,
+    `stats socket 127.0.0.1:${apiPort} level admin\n    stats socket 127.0.0.1:${newApiPort} level user`,
+  ));
+  proxy.signal('SIGUSR2');
+  await waitFor('the reload', () => proxy.stderr().includes('Reload done'));
+  t.match(await command(newApiPort, 'show info'), /^Name: limpet$/m, 'the new socket answers');
+  t.match(await command(newApiPort, 'set server www/s1 state maint'), /Permission denied/, 'at its own level');
+  t.match(await command(apiPort, 'show info'), /^Name: limpet$/m, 'the kept socket still answers');
+
+  writeFileSync(proxy.configPath, config(fePort, apiPort, [o1]).replace(`stats socket 127.0.0.1:${apiPort} level admin`, `stats socket 127.0.0.1:${newApiPort} level admin`));
+  const before = proxy.stderr().split('Reload done').length;
+  proxy.signal('SIGUSR2');
+  await waitFor('the second reload', () => proxy.stderr().split('Reload done').length > before);
+  await t.rejects(command(apiPort, 'show info'), /ECONNREFUSED/, 'the dropped socket is closed');
+  t.equal(await command(newApiPort, 'set server www/s1 state ready'), '\n', 'the level follows the new line');
+});
