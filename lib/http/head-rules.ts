@@ -27,7 +27,8 @@ export function requestHeadProblem(head: MessageHead, parsed: ParsedHead, maxhdr
   if (hosts === 0 && parsed.versionMinor === 1) return 'HTTP/1.1 request without Host';
   // RFC 9112 3.2: with an authority in the target, Host must be that authority (HAProxy
   // enforces it since 2.1), or the server and limpet could disagree on where it goes.
-  const authority = parsed.method === 'CONNECT' ? target : ABSOLUTE_FORM.exec(target)?.[1]?.replace(/^[^@]*@/, '');
+  // (origin-form, `/...`, the usual case, has none: no regex run for it)
+  const authority = parsed.method === 'CONNECT' ? target : target.charCodeAt(0) === 47 ? undefined : ABSOLUTE_FORM.exec(target)?.[1]?.replace(/^[^@]*@/, '');
   if (authority !== undefined && hosts === 1 && head.first('host')!.toLowerCase() !== authority.toLowerCase()) {
     return 'Host does not match the authority of the target';
   }
