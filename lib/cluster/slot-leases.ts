@@ -8,6 +8,7 @@ import { clusterWorker, type WorkerChannel } from './cluster-bus.js';
 import {
   SLOT_TOPICS,
   slotKey,
+  type GiveBackMessage,
   type GrantMessage,
   type HelloReply,
   type HelloRequest,
@@ -16,6 +17,13 @@ import {
 } from './slot-protocol.js';
 
 const HELLO_TIMEOUT_MS = 2000;
+/**
+ * While contended, a slot freed with nothing waiting here is given back after this long, not
+ * at once: a kept-alive client's next request usually comes sooner, and taking the slot back
+ * from the primary would cost it two messages and the slot a round trip unused.
+ */
+const LINGER_MS = 1;
+const REPORT_EVERY_MS = 1;
 
 const countWaiting = (queue: QueuedRequest[]): number => {
   let n = 0;
@@ -39,6 +47,7 @@ export class SlotShare {
   #backendQueue!: QueuedRequest[];
   #reported = { wanted: 0, seen: 0 };
   #reportQueued = false;
+  #linger: NodeJS.Timeout | undefined;
 
   constructor(key: string, channel: WorkerChannel) {
     this.key = key;
@@ -64,9 +73,10 @@ export class SlotShare {
     this.settle();
   }
 
-  granted(n: number): void {
+  granted(n: number, keep: number | null): void {
     this.leased += n;
     this.#seen += n;
+    this.keep = keep ?? undefined;
     this.settle();
   }
 
@@ -94,16 +104,25 @@ export class SlotShare {
 
   /**
    * After any change: give back what a recall asks for, let spare slots serve waiting requests
-   * (the freeing server's first), give back what is still spare while contended, and tell the
-   * primary if the number waiting changed.
+   * (the freeing server's first), give back what is still spare while contended (after a
+   * moment), and tell the primary if the number waiting changed.
    */
   settle(from?: Server): void {
     if (!this.#ready) return;
     if (this.keep !== undefined) this.#giveBack(Math.min(this.leased - this.inUse, this.leased - this.keep));
     if (from && from !== this.#server) this.#serve(from);
     this.#serve(this.#server);
-    if (this.keep !== undefined) this.#giveBack(this.leased - this.inUse);
+    if (this.keep !== undefined && this.leased > this.inUse) this.#giveBackSpareSoon();
     if (this.#mayWait()) this.#scheduleReport();
+  }
+
+  #giveBackSpareSoon(): void {
+    if (this.#linger) return;
+    this.#linger = setTimeout(() => {
+      this.#linger = undefined;
+      if (this.keep !== undefined) this.#giveBack(this.leased - this.inUse);
+    }, LINGER_MS);
+    this.#linger.unref();
   }
 
   #serve(server: Server): void {
@@ -114,33 +133,47 @@ export class SlotShare {
     }
   }
 
+  // The count of waiting requests rides along: the primary must not lend the slot straight
+  // back for requests it believes still wait here.
   #giveBack(n: number): void {
     if (n <= 0) return;
     this.leased -= n;
-    this.#channel.send(SLOT_TOPICS.giveBack, { key: this.key, n });
+    const wanted = this.#wanted();
+    this.#reported = { wanted, seen: this.#seen };
+    const m: GiveBackMessage = { key: this.key, n, wanted, seen: this.#seen };
+    this.#channel.send(SLOT_TOPICS.giveBack, m);
   }
 
   #mayWait(): boolean {
     return this.#server.queue.length > 0 || this.#backendQueue.length > 0 || this.#reported.wanted > 0;
   }
 
-  // One report per turn of the event loop at most: a burst of queued requests is one message.
+  // A first waiting request is told at the next turn of the event loop; later changes at most
+  // every REPORT_EVERY_MS (under contention the count moves with every request, and the
+  // primary needs its size, not each step).
   #scheduleReport(): void {
     if (this.#reportQueued || !this.#ready) return;
     this.#reportQueued = true;
-    setImmediate(() => {
+    const report = () => {
       this.#reportQueued = false;
       this.#report();
-    });
+    };
+    if (this.#reported.wanted === 0) setImmediate(report);
+    else setTimeout(report, REPORT_EVERY_MS).unref();
+  }
+
+  /** Requests waiting here that a slot of this server could serve (none when holding the whole maxconn: more cannot be had). */
+  #wanted(): number {
+    const s = this.#server;
+    return s.maxconn > 0 && this.leased < s.maxconn ? countWaiting(s.queue) + (s.balanceable ? countWaiting(this.#backendQueue) : 0) : 0;
   }
 
   #report(): void {
-    const s = this.#server;
-    // Holding the whole maxconn already, more cannot be had: nothing to ask.
-    const wanted =
-      s.maxconn > 0 && this.leased < s.maxconn ? countWaiting(s.queue) + (s.balanceable ? countWaiting(this.#backendQueue) : 0) : 0;
+    const wanted = this.#wanted();
+    // The primary counts what still waits as wanted - (granted - seen): a grant that served a
+    // waiting request changes neither, nothing waiting before or now needs no word either.
     const last = this.#reported;
-    if (wanted === last.wanted && (wanted === 0 || this.#seen === last.seen)) return;
+    if (wanted + this.#seen === last.wanted + last.seen || (wanted === 0 && last.wanted === 0)) return;
     this.#reported = { wanted, seen: this.#seen };
     const m: WantMessage = { key: this.key, wanted, seen: this.#seen };
     this.#channel.send(SLOT_TOPICS.want, m);
@@ -155,7 +188,7 @@ export class SlotLeases {
 
   constructor(channel: WorkerChannel) {
     this.#channel = channel;
-    channel.on(SLOT_TOPICS.grant, (m: GrantMessage) => this.#shares.get(m.key)?.granted(m.n));
+    channel.on(SLOT_TOPICS.grant, (m: GrantMessage) => this.#shares.get(m.key)?.granted(m.n, m.keep));
     channel.on(SLOT_TOPICS.recall, (m: RecallMessage) => this.#shares.get(m.key)?.recalled(m.keep));
   }
 

@@ -20,7 +20,7 @@ export function slotPoolService(ctx: PrimaryContext): PrimaryService {
     let pool = pools.get(key);
     if (!pool) {
       pool = new SlotPool(key, maxconn, ctx.workers, {
-        grant: (id, n) => ctx.channel.sendTo(id, SLOT_TOPICS.grant, { key, n }),
+        grant: (id, n, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.grant, { key, n, keep }),
         recall: (id, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.recall, { key, keep }),
       });
       pools.set(key, pool);
@@ -47,7 +47,7 @@ export function slotPoolService(ctx: PrimaryContext): PrimaryService {
     return reply;
   });
   ctx.channel.on(SLOT_TOPICS.want, (m: WantMessage, id) => pools.get(m.key)?.want(id, m.wanted, m.seen));
-  ctx.channel.on(SLOT_TOPICS.giveBack, (m: GiveBackMessage, id) => pools.get(m.key)?.giveBack(id, m.n));
+  ctx.channel.on(SLOT_TOPICS.giveBack, (m: GiveBackMessage, id) => pools.get(m.key)?.giveBack(id, m.n, m.wanted, m.seen));
   // Every worker relays the same `set maxconn server`: applying it again changes nothing.
   ctx.channel.on(SLOT_TOPICS.maxconn, (m: MaxconnMessage) => {
     const pool = pools.get(m.key);

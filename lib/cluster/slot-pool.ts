@@ -11,7 +11,8 @@ import { fairShare } from './slot-share.js';
 
 /** How the pool speaks to workers (the service sends these over the cluster channel). */
 export interface SlotOutbox {
-  grant(workerId: number, n: number): void;
+  /** `n` more slots; `keep` as in recall (a grant says what to keep, so no recall follows it) */
+  grant(workerId: number, n: number, keep: number | null): void;
   /** keep at most `keep` slots; null: no longer contended, keep what you hold */
   recall(workerId: number, keep: number | null): void;
 }
@@ -87,9 +88,11 @@ export class SlotPool {
     this.#rebalance();
   }
 
-  giveBack(id: number, n: number): void {
+  /** A worker gave back `n` slots, saying how many requests wait there (as in want). */
+  giveBack(id: number, n: number, wanted?: number, seen?: number): void {
     const b = this.#book(id);
     b.leased = Math.max(0, b.leased - n);
+    if (wanted !== undefined && seen !== undefined) [b.wanted, b.seen] = [wanted, seen];
     this.#rebalance();
   }
 
@@ -127,14 +130,21 @@ export class SlotPool {
       for (const id of ids) this.#tell(id, null);
       return;
     }
-    // Free slots to waiting workers, one at a time to whoever holds fewest.
+    // What each may keep when contended: a max-min fair split by demand (held + waiting). A
+    // grant moves a slot from waiting to held, so the split holds through the grants below.
+    const demand = (id: number) => this.#books.get(id)!.leased + this.#waiting(this.#books.get(id)!);
+    const keep = maxMinSplit(this.#maxconn, ids.map((id) => [id, demand(id)] as const));
+    // Free slots to waiting workers, one at a time to the one furthest below its part (never
+    // beyond it while others wait: it would give the slot straight back).
     let free = this.#free();
     const grants = new Map<number, number>();
     while (free > 0) {
       let to: number | undefined;
+      let deficit = -Infinity;
       for (const id of ids) {
         const b = this.#books.get(id)!;
-        if (this.#waiting(b) > 0 && (to === undefined || b.leased < this.#books.get(to)!.leased)) to = id;
+        const d = keep.get(id)! - b.leased;
+        if (this.#waiting(b) > 0 && d > deficit) [to, deficit] = [id, d];
       }
       if (to === undefined) break;
       const b = this.#books.get(to)!;
@@ -143,15 +153,16 @@ export class SlotPool {
       grants.set(to, (grants.get(to) ?? 0) + 1);
       free--;
     }
-    for (const [id, n] of grants) this.#out.grant(id, n);
     const contended = free < 0 || ids.some((id) => this.#waiting(this.#books.get(id)!) > 0);
-    if (!contended) {
-      for (const id of ids) this.#tell(id, null);
-      return;
+    for (const id of ids) {
+      const k = contended ? keep.get(id)! : null;
+      const n = grants.get(id);
+      if (n === undefined) this.#tell(id, k);
+      else {
+        this.#books.get(id)!.keep = k;
+        this.#out.grant(id, n, k);
+      }
     }
-    const demand = (id: number) => this.#books.get(id)!.leased + this.#waiting(this.#books.get(id)!);
-    const keep = maxMinSplit(this.#maxconn, ids.map((id) => [id, demand(id)] as const));
-    for (const id of ids) this.#tell(id, keep.get(id) ?? 0);
   }
 
   #tell(id: number, keep: number | null): void {

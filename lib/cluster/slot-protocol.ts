@@ -11,7 +11,7 @@ export const SLOT_TOPICS = {
   giveBack: 'slot-return',
   /** worker -> primary: `set maxconn server` changed the server's limit */
   maxconn: 'slot-maxconn',
-  /** primary -> worker: `n` more slots are leased to it */
+  /** primary -> worker: `n` more slots are leased to it, and what to keep (as in recall) */
   grant: 'slot-grant',
   /** primary -> worker: the slots are contended, keep at most `keep` (null: no longer contended) */
   recall: 'slot-recall',
@@ -32,6 +32,9 @@ export interface WantMessage {
 export interface GiveBackMessage {
   key: string;
   n: number;
+  /** the worker's count of waiting requests as it gave back, as in WantMessage */
+  wanted: number;
+  seen: number;
 }
 export interface MaxconnMessage {
   key: string;
@@ -40,6 +43,7 @@ export interface MaxconnMessage {
 export interface GrantMessage {
   key: string;
   n: number;
+  keep: number | null;
 }
 export interface RecallMessage {
   key: string;

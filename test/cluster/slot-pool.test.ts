@@ -7,11 +7,14 @@ import { fairShare } from '../../lib/cluster/slot-share.js';
 function pool(maxconn: number, workers: number) {
   const grants: Array<[number, number]> = [];
   const recalls: Array<[number, number | null]> = [];
+  // What each worker was last told to keep, by a recall or with a grant.
+  const told = new Map<number, number | null>();
   const p = new SlotPool('be/s1', maxconn, workers, {
-    grant: (id, n) => grants.push([id, n]),
-    recall: (id, keep) => recalls.push([id, keep]),
+    grant: (id, n, keep) => (grants.push([id, n]), told.set(id, keep)),
+    recall: (id, keep) => (recalls.push([id, keep]), told.set(id, keep)),
   });
-  return { p, grants, recalls };
+  const keeps = () => Array.from({ length: workers }, (_, i) => told.get(i + 1) ?? null);
+  return { p, grants, recalls, keeps };
 }
 
 t.test('fair shares add up to the total, the remainder to low ids', async (t) => {
@@ -24,18 +27,18 @@ t.test('fair shares add up to the total, the remainder to low ids', async (t) =>
 });
 
 t.test('a want is granted from free slots, else recalled from the others', async (t) => {
-  const { p, grants, recalls } = pool(3, 2);
+  const { p, grants, keeps } = pool(3, 2);
   p.hello(1);
   p.hello(2);
   p.giveBack(1, 1);
   p.want(2, 2, 1);
   t.same(grants, [[2, 1]], 'the one free slot goes to the waiting worker');
-  t.same(recalls, [[1, 1], [2, 2]], 'contended: each keeps a fair split by demand (held + waiting: 1 and 3)');
+  t.same(keeps(), [1, 2], 'contended: each keeps a fair split by demand (held + waiting: 1 and 3), the grant says so itself');
   t.equal(p.leased, 3, 'never more leased than maxconn');
   p.giveBack(1, 1);
   t.same(grants.at(-1), [2, 1], 'a slot given back goes to the waiting worker');
   t.equal(p.leaseOf(2), 3);
-  t.same(recalls.slice(-2), [[1, null], [2, null]], 'nobody waits any more: no longer contended');
+  t.same(keeps(), [null, null], 'nobody waits any more: no longer contended');
 });
 
 t.test('max-min split: small demands served first, the rest shared evenly', async (t) => {
@@ -111,4 +114,18 @@ t.test('maxconn lowered: every worker down to its share; raised: waiting workers
   t.same(grants.at(-1), [1, 3], 'the new slots go to the waiting worker');
   p.setMaxconn(0);
   t.equal(recalls.at(-1)![1], null, 'no limit: nothing to recall');
+});
+
+t.test('a slot given back goes to the other worker, with what it may now keep', async (t) => {
+  const { p, grants, keeps } = pool(4, 2);
+  p.hello(1);
+  p.hello(2);
+  p.want(1, 6, 2);
+  p.want(2, 3, 2);
+  t.same(keeps(), [2, 2]);
+  // Worker 2's queue emptied: it gives a freed slot back and says nothing waits there now.
+  p.giveBack(2, 1, 0, 2);
+  t.same(grants, [[1, 1]], 'not lent straight back to worker 2 for requests no longer waiting');
+  t.equal(keeps()[0], 3, 'the grant tells worker 1 it may keep 3, so it does not give the slot back');
+  t.equal(keeps()[1], 2, 'worker 2, holding 1, is not told its part is 1 now: it would act alike');
 });
