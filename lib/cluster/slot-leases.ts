@@ -2,7 +2,11 @@
 // the primary, slot-pool.ts), how many of them are in use, and when to ask for more or give
 // some back. A request takes a slot only while in use < leased (Server.isFull); one that must
 // queue makes the worker tell the primary how many wait; a grant serves the queue like a freed
-// slot. Slots are given back only while the primary says the server is contended.
+// slot. Slots are given back only while the primary says the server is contended: those above
+// the part it may keep, and (after LINGER_MS) those freed with nothing waiting here.
+// The worker starts holding nothing and asks the primary what it holds (hello) as its
+// configuration is built, before its listeners take connections: a first start finds its fair
+// share reserved, a replacement for a dead worker gets what is free, never what others hold.
 import type { QueuedRequest, Server } from '../backend/server.js';
 import { clusterWorker, type WorkerChannel } from './cluster-bus.js';
 import {
@@ -23,6 +27,7 @@ const HELLO_TIMEOUT_MS = 2000;
  * from the primary would cost it two messages and the slot a round trip unused.
  */
 const LINGER_MS = 1;
+/** After the first, counts of waiting requests are told at most this often. */
 const REPORT_EVERY_MS = 1;
 
 const countWaiting = (queue: QueuedRequest[]): number => {

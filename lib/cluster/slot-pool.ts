@@ -1,9 +1,10 @@
 // The primary's book of one server's maxconn slots across workers: how many each worker holds
 // (its lease), how many requests wait in each for one, and what it has been told to keep.
-// Free slots go to waiting workers, fewest-held first; while some wait and none is free, the
-// pool is contended: every worker is told how many it may keep, a max-min fair split of
-// maxconn by demand (what it holds plus what waits there), and gives back the rest as its
-// requests finish, and any slot it frees with nothing waiting. Splitting by demand, not by
+// Each worker's part is a max-min fair split of maxconn by demand (what it holds plus what
+// waits there). Free slots go to waiting workers, the one furthest below its part first;
+// while some wait and none is free, the pool is contended: every worker is told its part and
+// gives back what it holds above it as its requests finish, and any slot it frees with
+// nothing waiting. A slot a worker left at its first start or death is free. Splitting by demand, not by
 // who waits at this instant, keeps a worker whose queue empties for a moment from being told
 // to give everything back. Uncontended, workers keep what they hold, so a busy worker pays
 // no message per request.
