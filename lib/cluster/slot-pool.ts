@@ -4,7 +4,7 @@
 // waits there). Free slots go to waiting workers, the one furthest below its part first;
 // while some wait and none is free, the pool is contended: every worker is told its part and
 // gives back what it holds above it as its requests finish, and any slot it frees with
-// nothing waiting. A slot a worker left at its first start or death is free. Splitting by demand, not by
+// nothing waiting. A dead worker's slots are free again. Splitting by demand, not by
 // who waits at this instant, keeps a worker whose queue empties for a moment from being told
 // to give everything back. Uncontended, workers keep what they hold, so a busy worker pays
 // no message per request.
