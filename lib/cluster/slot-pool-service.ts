@@ -19,10 +19,16 @@ export function slotPoolService(ctx: PrimaryContext): PrimaryService {
   const poolFor = (key: string, maxconn: number): SlotPool => {
     let pool = pools.get(key);
     if (!pool) {
-      pool = new SlotPool(key, maxconn, ctx.workers, {
-        grant: (id, n, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.grant, { key, n, keep }),
-        recall: (id, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.recall, { key, keep }),
-      });
+      pool = new SlotPool(
+        key,
+        maxconn,
+        ctx.workers,
+        {
+          grant: (id, n, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.grant, { key, n, keep }),
+          recall: (id, keep) => ctx.channel.sendTo(id, SLOT_TOPICS.recall, { key, keep }),
+        },
+        pools.size,
+      );
       pools.set(key, pool);
     }
     return pool;

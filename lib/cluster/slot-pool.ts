@@ -35,17 +35,24 @@ export class SlotPool {
   readonly key: string;
   #maxconn: number;
   #workers: number;
+  #rotate: number;
   #out: SlotOutbox;
   #books = new Map<number, WorkerBook>();
 
-  /** Every worker starts holding its fair share, so first requests need no message. */
-  constructor(key: string, maxconn: number, workers: number, out: SlotOutbox) {
+  /**
+   * Every worker starts holding its fair share, so first requests need no message. The
+   * remainder of the split goes to the lowest ids after rotating by `rotate` (the server's
+   * index), so that with maxconn below the number of workers each server's few slots start
+   * in different workers.
+   */
+  constructor(key: string, maxconn: number, workers: number, out: SlotOutbox, rotate = 0) {
     this.key = key;
     this.#maxconn = maxconn;
     this.#workers = workers;
+    this.#rotate = rotate;
     this.#out = out;
     for (let id = 1; id <= workers; id++) {
-      const share = maxconn > 0 ? fairShare(maxconn, id, workers) : 0;
+      const share = this.#fairShare(id);
       this.#books.set(id, { leased: share, granted: share, wanted: 0, seen: 0, keep: null, greeted: false });
     }
   }
@@ -74,7 +81,7 @@ export class SlotPool {
   hello(id: number): { leased: number; granted: number; keep: number | null } {
     const b = this.#book(id);
     if (!b.greeted && this.#maxconn > 0) {
-      const top = Math.max(0, Math.min(fairShare(this.#maxconn, id, this.#workers) - b.leased, this.#free()));
+      const top = Math.max(0, Math.min(this.#fairShare(id) - b.leased, this.#free()));
       b.leased += top;
       b.granted += top;
     }
@@ -114,6 +121,11 @@ export class SlotPool {
     let b = this.#books.get(id);
     if (!b) this.#books.set(id, (b = { leased: 0, granted: 0, wanted: 0, seen: 0, keep: null, greeted: false }));
     return b;
+  }
+
+  #fairShare(id: number): number {
+    if (this.#maxconn <= 0) return 0;
+    return fairShare(this.#maxconn, ((id - 1 + this.#rotate) % this.#workers) + 1, this.#workers);
   }
 
   #free(): number {

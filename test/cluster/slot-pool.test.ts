@@ -129,3 +129,13 @@ t.test('a slot given back goes to the other worker, with what it may now keep', 
   t.equal(keeps()[0], 3, 'the grant tells worker 1 it may keep 3, so it does not give the slot back');
   t.equal(keeps()[1], 2, 'worker 2, holding 1, is not told its part is 1 now: it would act alike');
 });
+
+t.test("the remainder of a server's split starts in another worker for each server", async (t) => {
+  const out = { grant: () => {}, recall: () => {} };
+  const first = new SlotPool('be/s1', 1, 2, out, 0);
+  const second = new SlotPool('be/s2', 1, 2, out, 1);
+  t.same([first.hello(1).leased, first.hello(2).leased], [1, 0]);
+  t.same([second.hello(1).leased, second.hello(2).leased], [0, 1]);
+  const third = new SlotPool('be/s3', 5, 2, out, 1);
+  t.same([third.hello(1).leased, third.hello(2).leased], [2, 3]);
+});
