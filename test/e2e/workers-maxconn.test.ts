@@ -2,8 +2,8 @@
 // together (the origin never sees more requests at once), surplus requests queue and are all
 // served, slots move to the worker that needs them (lib/cluster/slot-leases.ts), a killed
 // worker's slots come back, a reload and `set maxconn server` change the limit of the whole,
-// requests in the backend's queue wait for any server's slot, and a frontend's maxconn is
-// split between workers.
+// requests in the backend's queue wait for any server's slot, TCP mode alike, and a
+// frontend's maxconn is split between workers.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,6 +14,7 @@ import { freePorts } from '../helpers/free-port.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import type { TeardownHost } from '../helpers/teardown.js';
+import { connectTcp, receiveAll, startTcpOrigin } from '../tcp/tcp-test-helpers.js';
 
 const HOLD_MS = 150;
 
@@ -223,6 +224,48 @@ backend be
   t.equal(count(answers).ok, 24, `every request waited its turn in the backend's queue (${JSON.stringify(count(answers).byWorker)})`);
   t.ok(a.load.max <= 2 && b.load.max <= 1, `neither server saw more than its maxconn (s1 ${a.load.max}/2, s2 ${b.load.max}/1)`);
   t.same([a.load.max, b.load.max], [2, 1], 'both servers were used to their limit');
+});
+
+t.test('TCP mode: server maxconn holds for both workers, every connection is forwarded in turn', async (t) => {
+  const load = { now: 0, max: 0 };
+  // Each connection is held HOLD_MS, answered with its own text, then closed.
+  const origin = await startTcpOrigin(t, (s) => {
+    load.now++;
+    load.max = Math.max(load.max, load.now);
+    s.once('data', (d) =>
+      setTimeout(() => {
+        load.now--;
+        s.end(`served ${d.toString()}`);
+      }, HOLD_MS),
+    );
+  });
+  const [port] = await freePorts(1);
+  await startProxy(
+    t,
+    `
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 20s
+    timeout server 20s
+    timeout queue 15s
+listen l4
+    bind 127.0.0.1:${port}
+    server o1 127.0.0.1:${origin.port} maxconn 2
+`,
+    { extraArgs: ['--workers', '2'], waitPorts: [port!] },
+  );
+  const texts = await Promise.all(
+    Array.from({ length: 16 }, async (_, i) => {
+      const c = await connectTcp(port!);
+      const done = receiveAll(c, 15_000, true);
+      c.write(`c${i}`);
+      return (await done).data.toString();
+    }),
+  );
+  t.same(texts, Array.from({ length: 16 }, (_, i) => `served c${i}`), 'every connection was forwarded and answered');
+  t.ok(load.max <= 2, `never more than 2 server connections at once (saw ${load.max})`);
+  t.equal(load.max, 2, 'the limit was used');
 });
 
 t.test('frontend maxconn is split between the workers', async (t) => {
