@@ -1,8 +1,8 @@
 // The primary's copy of every memory stick table under `--workers N`: the one that decides.
 // Workers keep full local copies (lib/persist/primary-stick-store.ts) and answer hits from
 // them; they ask here only for keys they lack, claim new keys here (first writer wins), and
-// send what they store, refresh and delete. Every change is told to every worker (batched:
-// one message for all the changes one incoming message made), so their copies follow. Tables are created by the first worker that attaches them, and
+// send what they store, refresh and delete. Every change is told to every worker, batched
+// every few milliseconds, so their copies follow. Tables are created by the first worker that attaches them, and
 // keep their entries for as long as a configuration has a table of that name and key type
 // (reloads, respawned workers). Tables shared through a `redis` section never come here.
 import type { Config } from '../config/types.js';
@@ -27,6 +27,13 @@ interface Table {
   store: StickMemoryStore;
 }
 
+/**
+ * Changes are told in batches this often: under load one message per worker carries many,
+ * instead of one per new key and worker. A copy that lags this little costs no wrong answer,
+ * since a worker asks here for any key its copy lacks.
+ */
+const EVENT_BATCH_MS = 2;
+
 /** Entries per message of a table's copy (about 40 bytes each). */
 const DUMP_CHUNK = 10_000;
 
@@ -40,7 +47,7 @@ export function stickTableService(ctx: PrimaryContext, dumpChunk = DUMP_CHUNK): 
     pending.push(except === undefined ? { e } : { e, except });
     if (flushing) return;
     flushing = true;
-    queueMicrotask(() => {
+    setTimeout(() => {
       flushing = false;
       const told = pending;
       pending = [];
@@ -49,7 +56,7 @@ export function stickTableService(ctx: PrimaryContext, dumpChunk = DUMP_CHUNK): 
         const events = told.filter((p) => p.except !== id).map((p) => p.e);
         if (events.length > 0) ctx.channel.sendTo(id, STICK_TOPICS.events, events);
       }
-    });
+    }, EVENT_BATCH_MS);
   };
 
   const create = (opts: AttachRequest): Table => {

@@ -18,7 +18,11 @@ type Handler = (payload: any, workerId: number) => unknown;
 const later = () => new Promise<void>((r) => setImmediate(r));
 /** Lets every message in flight (and those it causes) arrive. */
 const settle = async () => {
-  for (let i = 0; i < 30; i++) await later();
+  for (let round = 0; round < 3; round++) {
+    // the primary tells changes every 2 ms
+    await new Promise((r) => setTimeout(r, 4));
+    for (let i = 0; i < 10; i++) await later();
+  }
 };
 
 /** One primary and its workers in one process; messages travel through JSON, one turn later. */
