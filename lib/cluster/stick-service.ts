@@ -29,8 +29,8 @@ interface Table {
 
 /**
  * Changes are told in batches this often: under load one message per worker carries many,
- * instead of one per new key and worker. A copy that lags this little costs no wrong answer,
- * since a worker asks here for any key its copy lacks.
+ * instead of one per new key and worker. A new key missing from a lagging copy is asked here
+ * (no wrong answer); an entry moved or deleted elsewhere is seen this much later.
  */
 const EVENT_BATCH_MS = 2;
 
