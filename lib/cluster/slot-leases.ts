@@ -178,8 +178,10 @@ export class SlotShare {
     // The primary counts what still waits as wanted - (granted - seen): a grant that served a
     // waiting request changes neither, nothing waiting before or now needs no word either.
     const last = this.#reported;
-    if (wanted + this.#seen === last.wanted + last.seen || (wanted === 0 && last.wanted === 0)) return;
+    if (wanted === 0 && last.wanted === 0) return;
+    const unchanged = wanted + this.#seen === last.wanted + last.seen;
     this.#reported = { wanted, seen: this.#seen };
+    if (unchanged) return;
     const m: WantMessage = { key: this.key, wanted, seen: this.#seen };
     this.#channel.send(SLOT_TOPICS.want, m);
   }
@@ -220,10 +222,9 @@ export class SlotLeases {
           if (r) s.welcome(r);
         }
       },
-      // The primary is busy or restarting its channel: ask again (the share holds nothing meanwhile).
-      () => {
-        if (attempt < 5) setTimeout(() => this.#hello(shares, attempt + 1), 100 * attempt).unref();
-      },
+      // The primary is busy: ask again (the share holds nothing meanwhile). A worker whose
+      // primary is gone stops anyway (worker-process.ts).
+      () => void setTimeout(() => this.#hello(shares, attempt + 1), Math.min(1000, 100 * attempt)).unref(),
     );
   }
 }
