@@ -14,17 +14,9 @@ import { startProxy } from '../helpers/proxy-process.js';
 import { haveRedisServer } from '../helpers/redis-server.js';
 import { redisCommand } from '../helpers/resp.js';
 import type { TeardownHost } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Three cluster-enabled redis-servers (data and bus ports ephemeral), joined as three masters. */
 async function startCluster(t: TeardownHost): Promise<number[]> {
@@ -43,11 +35,11 @@ async function startCluster(t: TeardownHost): Promise<number[]> {
       '--save', '', '--appendonly', 'no', '--dir', dir,
     ], { stdio: 'ignore' }));
   }
-  for (const p of data) await waitFor(`redis ${p}`, async () => (await redisCommand(p, ['PING'], { timeout: 300 })) === 'PONG');
+  for (const p of data) await waitFor(`redis ${p}`, async () => (await redisCommand(p, ['PING'], { timeout: 300 })) === 'PONG', 15000);
   const create = spawnSync('redis-cli', ['--cluster', 'create', ...data.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], { encoding: 'utf8', timeout: 20_000 });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
   for (const p of data) {
-    await waitFor(`cluster state ok on ${p}`, async () => /cluster_state:ok/.test(String(await redisCommand(p, ['CLUSTER', 'INFO']))));
+    await waitFor(`cluster state ok on ${p}`, async () => /cluster_state:ok/.test(String(await redisCommand(p, ['CLUSTER', 'INFO']))), 15000);
   }
   return data;
 }
@@ -118,7 +110,7 @@ t.test('three instances share a table on a three-master Redis Cluster', async (t
   await waitFor('instances connected to the cluster', async () => {
     await get(A.claim, '/?client=probe');
     return (await clusterGet(nodes, 'lc:byclient:probe')) !== null;
-  });
+  }, 15000);
   await sleep(300);
 
   const sessions: Array<[string, string]> = [];

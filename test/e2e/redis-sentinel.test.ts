@@ -12,17 +12,9 @@ import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import { redisCommand } from '../helpers/resp.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 t.test('two instances share a table through a Sentinel-managed master', async (t) => {
   const redis = await requireRedis(t);

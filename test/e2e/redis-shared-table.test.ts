@@ -11,6 +11,7 @@ import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 import { redisCommand } from '../helpers/resp.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const config = (redisPort: number, http: number, tcp: number, claim: number, origins: Origin[]) => `
 redis shared
@@ -75,15 +76,6 @@ const origin = (name: string, t: TeardownHost) =>
   });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const cookieOf = (setCookie: string[]) => /JSESSIONID=([^;]+)/.exec(setCookie[0] ?? '')?.[1];
 

@@ -8,15 +8,7 @@ import { freePorts } from '../helpers/free-port.js';
 import { get, keepAliveConnection } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from '../helpers/wait-for.js';
 
 function command(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {

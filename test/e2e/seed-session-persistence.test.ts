@@ -7,6 +7,7 @@ import { freePort } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const seedConfig = (port: number, o1: Origin, o2: Origin, extra = '') => `
 global
@@ -29,15 +30,6 @@ ${extra}
 `;
 
 const body = (o: Origin) => `This is HTTP server ${o.name} (127.0.0.1:${o.port}).\n`;
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 t.test('the seed curl session', async (t) => {
   const o1 = await startOrigin({ name: 'websvr1', t });

@@ -7,6 +7,7 @@ import { freePort } from '../helpers/free-port.js';
 import { get, request } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const head = (port: number) => `
 defaults
@@ -33,15 +34,6 @@ const slowOrigin = (name: string, t: Test, ms: number) =>
     t,
     handler: (_req, res) => setTimeout(() => res.end(`This is HTTP server ${name}\n`), ms),
   });
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 t.test('weight 0 drains: no new clients, persistent ones still served', async (t) => {
   const [a, b] = await Promise.all([startOrigin({ name: 'a', t }), startOrigin({ name: 'b', t })]);

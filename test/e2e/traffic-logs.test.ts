@@ -13,15 +13,7 @@ import { get, rawRequest } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { stopChild } from '../helpers/child-process.js';
-
-async function waitFor(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from '../helpers/wait-for.js';
 
 // Readiness probes of startProxy connect and close without a request: those lines are left out.
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0 && !l.startsWith('[') && !/ (CR--|0 --) /.test(l));

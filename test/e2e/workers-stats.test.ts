@@ -12,17 +12,9 @@ import { freePorts } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-}
 
 /** Sends `line` on the stats socket and reads until it closes, as `echo line | socat` does. */
 function command(port: number, line: string): Promise<string> {
