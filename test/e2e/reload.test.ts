@@ -2,25 +2,13 @@
 // reloads), a bad configuration is rejected while the old one keeps serving, runtime server
 // states and counters carry over, and SIGUSR1 stops softly.
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import t from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get, keepAliveConnection } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-function command(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.write(`${line}\n`);
-  });
-}
+import { runtimeCommand } from '../helpers/runtime-command.js';
 
 const config = (fePort: number, apiPort: number, origins: Origin[], extra = '') => `
 global
@@ -96,7 +84,7 @@ t.test('five reloads under a keep-alive client loop: no error', async (t) => {
   t.ok(ok > 50, `requests kept flowing (${ok})`);
   t.ok(o2.requests.length > 0, 'the reloaded configuration (with s2) took traffic');
   // Counters carried over: the frontend total covers requests from every configuration.
-  const stat = await command(apiPort, 'show stat');
+  const stat = await runtimeCommand(apiPort, 'show stat');
   const fe = stat.split('\n').find((l) => l.startsWith('www,FRONTEND,'))!.split(',');
   t.ok(Number(fe[48]) >= ok, `req_tot (${fe[48]}) counts requests across reloads (${ok})`);
 });
@@ -106,7 +94,7 @@ t.test('a bad configuration is rejected and the running one keeps serving; serve
   const o2 = await startOrigin({ name: 'o2', t });
   const [fePort, apiPort] = await freePorts(2);
   const proxy = await startProxy(t, config(fePort, apiPort, [o1, o2]), { waitPorts: [fePort, apiPort] });
-  t.equal(await command(apiPort, 'set server www/s2 state maint'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set server www/s2 state maint'), '\n');
 
   writeFileSync(proxy.configPath, config(fePort, apiPort, [o1, o2], '    balance nosuchalgo\n    bogus_keyword 1\n'));
   proxy.signal('SIGUSR2');
@@ -117,9 +105,9 @@ t.test('a bad configuration is rejected and the running one keeps serving; serve
   writeFileSync(proxy.configPath, config(fePort, apiPort, [o1, o2], '    # reloaded\n'));
   proxy.signal('SIGUSR2');
   await waitFor('the reload', () => proxy.stderr().includes('Reload done'));
-  t.match(await command(apiPort, 'show servers state www'), /^\d+ www 2 s2 127\.0\.0\.1 2 1 /m, 's2 is still in maintenance after the reload');
+  t.match(await runtimeCommand(apiPort, 'show servers state www'), /^\d+ www 2 s2 127\.0\.0\.1 2 1 /m, 's2 is still in maintenance after the reload');
   for (let i = 0; i < 4; i++) t.match((await get(fePort, '/')).body, /o1/);
-  t.match(await command(apiPort, 'reload'), /^Reload done/, 'the runtime API reloads too');
+  t.match(await runtimeCommand(apiPort, 'reload'), /^Reload done/, 'the runtime API reloads too');
 });
 
 t.test('SIGUSR1: soft stop lets the request in flight finish', async (t) => {
@@ -146,14 +134,14 @@ t.test('a reload rebinds stats sockets: a new one answers, a kept one stays, a d
   ));
   proxy.signal('SIGUSR2');
   await waitFor('the reload', () => proxy.stderr().includes('Reload done'));
-  t.match(await command(newApiPort, 'show info'), /^Name: limpet$/m, 'the new socket answers');
-  t.match(await command(newApiPort, 'set server www/s1 state maint'), /Permission denied/, 'at its own level');
-  t.match(await command(apiPort, 'show info'), /^Name: limpet$/m, 'the kept socket still answers');
+  t.match(await runtimeCommand(newApiPort, 'show info'), /^Name: limpet$/m, 'the new socket answers');
+  t.match(await runtimeCommand(newApiPort, 'set server www/s1 state maint'), /Permission denied/, 'at its own level');
+  t.match(await runtimeCommand(apiPort, 'show info'), /^Name: limpet$/m, 'the kept socket still answers');
 
   writeFileSync(proxy.configPath, config(fePort, apiPort, [o1]).replace(`stats socket 127.0.0.1:${apiPort} level admin`, `stats socket 127.0.0.1:${newApiPort} level admin`));
   const before = proxy.stderr().split('Reload done').length;
   proxy.signal('SIGUSR2');
   await waitFor('the second reload', () => proxy.stderr().split('Reload done').length > before);
-  await t.rejects(command(apiPort, 'show info'), /ECONNREFUSED/, 'the dropped socket is closed');
-  t.equal(await command(newApiPort, 'set server www/s1 state ready'), '\n', 'the level follows the new line');
+  await t.rejects(runtimeCommand(apiPort, 'show info'), /ECONNREFUSED/, 'the dropped socket is closed');
+  t.equal(await runtimeCommand(newApiPort, 'set server www/s1 state ready'), '\n', 'the level follows the new line');
 });

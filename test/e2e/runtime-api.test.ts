@@ -9,21 +9,9 @@ import { freePorts } from '../helpers/free-port.js';
 import { get } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { runtimeCommand } from '../helpers/runtime-command.js';
 
 /** Sends `line` and reads until the server closes, as `echo line | socat stdio ADDR` does. */
-function command(target: number | string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = typeof target === 'number' ? net.connect(target, '127.0.0.1') : net.connect(target);
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => s.destroy(new Error(`no answer to '${line}'`)));
-    s.write(`${line}\n`);
-  });
-}
-
 async function hits(port: number, n: number): Promise<Record<string, number>> {
   const seen: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
@@ -65,12 +53,12 @@ listen sticky
     server s2 127.0.0.1:${o2.port}
 `, { waitPorts: [fePort, apiPort, stickPort] });
 
-  const help = await command(apiPort, 'help');
+  const help = await runtimeCommand(apiPort, 'help');
   for (const c of ['show info', 'show stat', 'show servers state', 'show table', 'clear table', 'set server', 'enable server', 'disable server', 'set maxconn']) {
     t.match(help, c, `help lists '${c}'`);
   }
 
-  const info = await command(apiPort, 'show info');
+  const info = await runtimeCommand(apiPort, 'show info');
   t.match(info, /^Name: limpet$/m);
   t.match(info, /^Pid: \d+$/m);
   t.match(info, /^Maxconn: 500$/m);
@@ -79,65 +67,65 @@ listen sticky
 
   t.same(await hits(fePort, 4), { o1: 2, o2: 2 }, 'round robin before any change');
 
-  const stat = await command(apiPort, 'show stat');
+  const stat = await runtimeCommand(apiPort, 'show stat');
   t.match(stat, /^# pxname,svname,qcur,qmax,scur,smax,slim,stot,/);
   t.match(stat, /^farm,s1,0,0,0,\d+,,2,/m, 's1 served two sessions');
 
   // maint: all traffic to s2
-  t.equal(await command(apiPort, 'set server farm/s1 state maint'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s1 state maint'), '\n');
   t.same(await hits(fePort, 3), { o2: 3 });
-  let state = await command(apiPort, 'show servers state farm');
+  let state = await runtimeCommand(apiPort, 'show servers state farm');
   t.match(state, /^1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight /);
   t.match(state, /^\d+ farm 1 s1 127\.0\.0\.1 2 1 1 1 /m, 's1 in forced maintenance (admin state 1)');
   t.match(state, /^\d+ farm 2 s2 127\.0\.0\.1 2 0 1 1 /m);
-  t.match(await command(apiPort, 'show stat'), /^farm,s1,(?:[^,]*,){15}MAINT,/m);
+  t.match(await runtimeCommand(apiPort, 'show stat'), /^farm,s1,(?:[^,]*,){15}MAINT,/m);
   // ready again, then drain s2: only s1 gets new traffic
-  t.equal(await command(apiPort, 'set server farm/s1 state ready'), '\n');
-  t.equal(await command(apiPort, 'set server farm/s2 state drain'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s1 state ready'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s2 state drain'), '\n');
   t.same(await hits(fePort, 3), { o1: 3 });
-  state = await command(apiPort, 'show servers state farm');
+  state = await runtimeCommand(apiPort, 'show servers state farm');
   t.match(state, /^\d+ farm 2 s2 127\.0\.0\.1 2 8 0 1 /m, 's2 draining (admin state 8, weight 0)');
-  t.equal(await command(apiPort, 'set server farm/s2 state ready'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s2 state ready'), '\n');
   t.same(await hits(fePort, 2), { o1: 1, o2: 1 });
 
   // weights: 3 to 1
-  t.equal(await command(apiPort, 'set server farm/s1 weight 3'), '\n');
-  t.match(await command(apiPort, 'get weight farm/s1'), /^3 \(initial 1\)/);
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s1 weight 3'), '\n');
+  t.match(await runtimeCommand(apiPort, 'get weight farm/s1'), /^3 \(initial 1\)/);
   t.same(await hits(fePort, 8), { o1: 6, o2: 2 }, 'weights 3:1');
-  t.equal(await command(apiPort, 'set server farm/s1 weight 100%'), '\n');
-  t.match(await command(apiPort, 'get weight farm/s1'), /^1 /);
+  t.equal(await runtimeCommand(apiPort, 'set server farm/s1 weight 100%'), '\n');
+  t.match(await runtimeCommand(apiPort, 'get weight farm/s1'), /^1 /);
 
   // disable / enable (HAProxy's older spelling)
-  t.equal(await command(apiPort, 'disable server farm/s2'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'disable server farm/s2'), '\n');
   t.same(await hits(fePort, 2), { o1: 2 });
-  t.equal(await command(apiPort, 'enable server farm/s2'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'enable server farm/s2'), '\n');
   t.same(await hits(fePort, 2), { o1: 1, o2: 1 });
 
   // maxconn
-  t.equal(await command(apiPort, 'set maxconn global 321'), '\n');
-  t.match(await command(apiPort, 'show info'), /^Maxconn: 321$/m);
-  t.equal(await command(apiPort, 'set maxconn frontend www 50'), '\n');
-  t.equal(await command(apiPort, 'set maxconn server farm/s1 10'), '\n');
-  t.match(await command(apiPort, 'show stat'), /^farm,s1,0,0,0,\d+,10,/m, 'slim shows the new server maxconn');
-  t.match(await command(apiPort, 'set maxconn frontend nope 5'), /No such frontend/);
+  t.equal(await runtimeCommand(apiPort, 'set maxconn global 321'), '\n');
+  t.match(await runtimeCommand(apiPort, 'show info'), /^Maxconn: 321$/m);
+  t.equal(await runtimeCommand(apiPort, 'set maxconn frontend www 50'), '\n');
+  t.equal(await runtimeCommand(apiPort, 'set maxconn server farm/s1 10'), '\n');
+  t.match(await runtimeCommand(apiPort, 'show stat'), /^farm,s1,0,0,0,\d+,10,/m, 'slim shows the new server maxconn');
+  t.match(await runtimeCommand(apiPort, 'set maxconn frontend nope 5'), /No such frontend/);
 
   // stick table
   t.equal((await get(stickPort, '/')).status, 200);
-  const table = await command(apiPort, 'show table sticky');
+  const table = await runtimeCommand(apiPort, 'show table sticky');
   t.match(table, /^# table: sticky, type: ip, size:100, used:1\n/);
   t.match(table, /^0x[0-9a-f]+: key=127\.0\.0\.1 use=0 exp=\d+ shard=0 server_id=\d server_key=s\d$/m);
-  t.match(await command(apiPort, 'show table'), /^# table: sticky, type: ip, size:100, used:1$/m);
-  t.equal(await command(apiPort, 'clear table sticky key 127.0.0.1'), '\n');
-  t.match(await command(apiPort, 'show table sticky'), /used:0/);
+  t.match(await runtimeCommand(apiPort, 'show table'), /^# table: sticky, type: ip, size:100, used:1$/m);
+  t.equal(await runtimeCommand(apiPort, 'clear table sticky key 127.0.0.1'), '\n');
+  t.match(await runtimeCommand(apiPort, 'show table sticky'), /used:0/);
 
   // several commands on one line; errors; levels
-  const two = await command(apiPort, 'get weight farm/s1; get weight farm/s2');
+  const two = await runtimeCommand(apiPort, 'get weight farm/s1; get weight farm/s2');
   t.match(two, /^1 \(initial 1\)\n\n1 \(initial 1\)\n\n$/);
-  t.match(await command(apiPort, 'set server farm/nope state maint'), /No such server/);
-  t.match(await command(apiPort, 'set server nope/s1 state maint'), /No such backend/);
-  t.match(await command(apiPort, 'bogus'), /Unknown command/);
-  t.match(await command(userSock, 'show info'), /^Name: limpet$/m, 'the unix socket answers');
-  t.match(await command(userSock, 'set server farm/s1 state maint'), /Permission denied/, 'level user cannot change servers');
+  t.match(await runtimeCommand(apiPort, 'set server farm/nope state maint'), /No such server/);
+  t.match(await runtimeCommand(apiPort, 'set server nope/s1 state maint'), /No such backend/);
+  t.match(await runtimeCommand(apiPort, 'bogus'), /Unknown command/);
+  t.match(await runtimeCommand(userSock, 'show info'), /^Name: limpet$/m, 'the unix socket answers');
+  t.match(await runtimeCommand(userSock, 'set server farm/s1 state maint'), /Permission denied/, 'level user cannot change servers');
   t.same(await hits(fePort, 2), { o1: 1, o2: 1 }, 'nothing changed by the denied command');
 });
 

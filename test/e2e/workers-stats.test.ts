@@ -4,7 +4,6 @@
 // every worker and rebinds the sockets of the new file.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -13,23 +12,11 @@ import { get, headerValues } from '../helpers/http-client.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { runtimeCommand } from '../helpers/runtime-command.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `line` on the stats socket and reads until it closes, as `echo line | socat` does. */
-function command(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(8000, () => s.destroy(new Error(`no answer to '${line}'`)));
-    s.write(`${line}\n`);
-  });
-}
-
 /** Workers left behind (the primary is SIGKILLed at the end) are killed by PID, if still limpet. */
 function killLeftovers(t: Test, pids: Set<number>): void {
   t.teardown(() => {
@@ -125,7 +112,7 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
 
   // A connection the client closed may still be closing in the proxy for a moment.
   await waitFor('www connections closed in both workers', async () => row(await csv(), 'www', 'FRONTEND').scur === '0');
-  for (const [source, rows] of [['stats uri ;csv', await csv()], ['show stat', csvRows(await command(ports.api, 'show stat'))]] as const) {
+  for (const [source, rows] of [['stats uri ;csv', await csv()], ['show stat', csvRows(await runtimeCommand(ports.api, 'show stat'))]] as const) {
     const fe = row(rows, 'www', 'FRONTEND');
     t.equal(Number(fe.req_tot), sent, `${source}: www req_tot is every request`);
     t.equal(Number(fe.stot), before + sent, `${source}: www stot is every connection`);
@@ -148,7 +135,7 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
     t.match(prom, /^haproxy_process_nbthread 2$/m, `${path}: nbthread`);
   }
 
-  const info = await command(ports.api, 'show info');
+  const info = await runtimeCommand(ports.api, 'show info');
   t.match(info, /^Nbthread: 2$/m);
   t.match(info, new RegExp(`^Pid: ${proxy.pid}$`, 'm'), 'Pid is the primary\'s');
   const cumReq = Number(/^CumReq: (\d+)$/m.exec(info)?.[1]);
@@ -171,12 +158,12 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
     }
   });
   const asked = Date.now();
-  const partial = Number(row(csvRows(await command(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot);
+  const partial = Number(row(csvRows(await runtimeCommand(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot);
   t.ok(Date.now() - asked < 4000, `show stat answered in ${Date.now() - asked}ms with a worker stopped`);
   t.ok(partial > 0 && partial < sent, `the stopped worker's requests are left out (${partial} of ${sent})`);
   await waitFor('the warning', async () => /stats: 1 of 2 workers answered within \d+ms; left out: worker \d/.test(proxy.stderr()));
   process.kill(stopped, 'SIGCONT');
-  await waitFor('the whole again', async () => Number(row(csvRows(await command(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot) === sent);
+  await waitFor('the whole again', async () => Number(row(csvRows(await runtimeCommand(ports.api, 'show stat')), 'www', 'FRONTEND').req_tot) === sent);
 });
 
 t.test('the HTML page in headless Chromium shows the summed total', async (t) => {
@@ -222,8 +209,8 @@ t.test('the HTML page in headless Chromium shows the summed total', async (t) =>
 
 t.test('set server state over the socket reaches both workers; reload reloads every worker', async (t) => {
   const { ports, pids, o1, o2, proxy } = await setup(t);
-  t.equal(await command(ports.api, 'set server farm/s1 state maint'), '\n');
-  t.match(await command(ports.api, 'show stat'), /^farm,s1,(?:[^,]*,){15}MAINT,/m, 'show stat: s1 MAINT');
+  t.equal(await runtimeCommand(ports.api, 'set server farm/s1 state maint'), '\n');
+  t.match(await runtimeCommand(ports.api, 'show stat'), /^farm,s1,(?:[^,]*,){15}MAINT,/m, 'show stat: s1 MAINT');
   const o1Before = o1.requests.length;
   const o2Before = o2.requests.length;
   const { sent } = await load(t, ports.fe, pids, 100, (_h, body) => {
@@ -232,17 +219,17 @@ t.test('set server state over the socket reaches both workers; reload reloads ev
   t.equal(o1.requests.length, o1Before, 'no request on s1 in maintenance');
   t.equal(o2.requests.length - o2Before, sent, 'every request on s2');
   t.same(sentBy(o2).size, 2, 'both workers sent to s2');
-  t.match(await command(ports.api, 'show servers state farm'), /^\d+ farm 1 s1 \S+ \d+ 1 /m, 'show servers state: s1 in forced maintenance');
+  t.match(await runtimeCommand(ports.api, 'show servers state farm'), /^\d+ farm 1 s1 \S+ \d+ 1 /m, 'show servers state: s1 in forced maintenance');
 
-  t.equal(await command(ports.api, 'set server farm/s1 state ready'), '\n');
-  t.equal(await command(ports.api, 'set weight farm/s2 0'), '\n');
+  t.equal(await runtimeCommand(ports.api, 'set server farm/s1 state ready'), '\n');
+  t.equal(await runtimeCommand(ports.api, 'set weight farm/s2 0'), '\n');
   const o1Ready = o1.requests.length;
   await load(t, ports.fe, pids, 60);
   t.ok(o1.requests.length - o1Ready >= 60, 'with s2 at weight 0, s1 takes every request again');
   t.equal(sentBy(o1).size, 2, 'both workers send to s1 again');
-  t.equal(await command(ports.api, 'get weight farm/s2'), '0 (initial 1)\n\n');
-  t.match(await command(ports.api, 'set server farm/nope state ready'), /No such server/);
-  t.match(await command(ports.api, 'bogus'), /Unknown command/);
+  t.equal(await runtimeCommand(ports.api, 'get weight farm/s2'), '0 (initial 1)\n\n');
+  t.match(await runtimeCommand(ports.api, 'set server farm/nope state ready'), /No such server/);
+  t.match(await runtimeCommand(ports.api, 'bogus'), /Unknown command/);
 
   // Stick tables are cluster-wide: the first worker's `show table` lists the entry, and its
   // `clear table` empties every worker's copy (the merged entries gauge is the largest copy).
@@ -250,25 +237,25 @@ t.test('set server state over the socket reaches both workers; reload reloads ev
   t.same(new Set(stickyAnswers.map((a) => a.status)), new Set([200]));
   const entries = async () => Number(/^limpet_stick_table_entries\{table="sticky"\} (\d+)$/m.exec((await get(ports.stats, '/prom')).body)?.[1]);
   await waitFor('the entry in the merged gauge', async () => (await entries()) === 1);
-  t.match(await command(ports.api, 'show table sticky'), /^# table: sticky, type: ip, size:100, used:1\n0x[0-9a-f]+: key=127\.0\.0\.1 /);
-  t.equal(await command(ports.api, 'clear table sticky'), '\n');
+  t.match(await runtimeCommand(ports.api, 'show table sticky'), /^# table: sticky, type: ip, size:100, used:1\n0x[0-9a-f]+: key=127\.0\.0\.1 /);
+  t.equal(await runtimeCommand(ports.api, 'clear table sticky'), '\n');
   await waitFor('every worker\'s copy emptied', async () => (await entries()) === 0);
-  t.match(await command(ports.api, 'show table sticky'), /used:0/);
+  t.match(await runtimeCommand(ports.api, 'show table sticky'), /used:0/);
 
   // The new file adds a response header and a second stats socket; the first one stays open.
   const [api2] = await freePorts(1);
   const next = config(ports, `    stats socket ipv4@127.0.0.1:${api2} level admin`).replace('http-response set-header X-Worker %pid', 'http-response set-header X-Worker %pid\n    http-response set-header X-Config v2');
   writeFileSync(proxy.configPath, next);
-  t.match(await command(ports.api, 'reload'), /^Reload done/);
+  t.match(await runtimeCommand(ports.api, 'reload'), /^Reload done/);
   const v2 = new Set<number>();
   await load(t, ports.fe, pids, 60, (headers) => {
     if (headerValues(headers, 'X-Config')[0] === 'v2') v2.add(Number(headerValues(headers, 'X-Worker')[0]));
   });
   t.equal(v2.size, 2, 'both workers run the new configuration');
-  t.match(await command(api2!, 'show info'), /^Nbthread: 2$/m, 'the new stats socket answers');
-  t.match(await command(ports.api, 'show info'), /^Nbthread: 2$/m, 'the kept stats socket still answers');
+  t.match(await runtimeCommand(api2!, 'show info'), /^Nbthread: 2$/m, 'the new stats socket answers');
+  t.match(await runtimeCommand(ports.api, 'show info'), /^Nbthread: 2$/m, 'the kept stats socket still answers');
   // Counters carry over the reload: www counts every request since start.
-  const fe = csvRows(await command(ports.api, 'show stat')).find((r) => r.pxname === 'www' && r.svname === 'FRONTEND')!;
+  const fe = csvRows(await runtimeCommand(ports.api, 'show stat')).find((r) => r.pxname === 'www' && r.svname === 'FRONTEND')!;
   const viaWww = [...o1.requests, ...o2.requests].filter((r) => r.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-sent-by')).length;
   t.equal(Number(fe.req_tot), viaWww, 'req_tot across the reload is every request www sent');
 });
