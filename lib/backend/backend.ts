@@ -205,6 +205,8 @@ export class Backend {
     for (const t of this.#warmups.values()) clearTimeout(t);
     for (const c of this.#checks) c.stop();
     for (const s of this.servers) s.drainIdle();
+    // With several workers: a newer (or, after a failed reload, the older) configuration's server takes this one's leases.
+    for (const s of this.servers) s.share?.unbind(s);
   }
 }
 

@@ -48,8 +48,8 @@ export class SlotShare {
   #channel: WorkerChannel;
   #ready = false;
   #seen = 0;
-  #server!: Server;
-  #backendQueue!: QueuedRequest[];
+  /** the configurations' servers using this share, newest last (an old one drains, a failed reload's goes) */
+  #bound: Array<{ server: Server; backendQueue: QueuedRequest[] }> = [];
   #reported = { wanted: 0, seen: 0 };
   #reportQueued = false;
   #linger: NodeJS.Timeout | undefined;
@@ -61,8 +61,24 @@ export class SlotShare {
 
   /** The server of the configuration now running, and its backend's queue. */
   bind(server: Server, backendQueue: QueuedRequest[]): void {
-    this.#server = server;
-    this.#backendQueue = backendQueue;
+    this.#bound = this.#bound.filter((b) => b.server !== server);
+    this.#bound.push({ server, backendQueue });
+  }
+
+  /**
+   * A configuration stopped (drained after a reload, or a reload that failed to start): its
+   * server no longer takes grants; the newest one left does. The last one stays bound.
+   */
+  unbind(server: Server): void {
+    if (this.#bound.length > 1) this.#bound = this.#bound.filter((b) => b.server !== server);
+  }
+
+  get #server(): Server {
+    return this.#bound.at(-1)!.server;
+  }
+
+  get #backendQueue(): QueuedRequest[] {
+    return this.#bound.at(-1)!.backendQueue;
   }
 
   get maxconn(): number {

@@ -111,3 +111,24 @@ t.test('a request arriving while a spare slot lingers takes it', async (t) => {
   await tick();
   t.same(sent.filter(([topic]) => topic === SLOT_TOPICS.giveBack), [], 'uncontended: kept');
 });
+
+t.test("after a reload the new configuration's server takes grants; after a failed one, the old again", async (t) => {
+  const { server: old, sent, tell } = await setup(1);
+  const next = makeServer({ name: 's1', maxconn: 3 }, 1);
+  next.share = old.share;
+  old.share!.bind(next, []);
+  old.take();
+  t.ok(next.isFull(), "the old configuration's request in flight counts against the new one's server");
+  const w = waiter();
+  next.enqueue(w);
+  await tick();
+  t.same(sent.at(-1), [SLOT_TOPICS.want, { key: 'be/s1', wanted: 1, seen: 1 }], "the new server's queue is counted");
+  old.release();
+  t.equal(w.got, next, "a slot freed by the old configuration's server serves the new one's queue");
+  // The new configuration failed to start: its server is unbound, the old one's queue is served again.
+  old.share!.unbind(next);
+  const w2 = waiter();
+  old.enqueue(w2);
+  tell(SLOT_TOPICS.grant, { key: 'be/s1', n: 1, keep: null });
+  t.equal(w2.got, old);
+});
