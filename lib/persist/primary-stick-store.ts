@@ -32,6 +32,9 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
   readonly #local: StickMemoryStore;
   readonly #refreshEvery: number;
   #closed = false;
+  /** the first copy of the table is complete (or could not be had: misses ask the primary anyway) */
+  readonly copied: Promise<void>;
+  #copiedResolve!: () => void;
 
   constructor(table: string, config: Pick<StickTableConfig, 'type' | 'size' | 'expire' | 'nopurge'>, link: PrimaryStickLink, log: Logger) {
     this.table = table;
@@ -40,6 +43,7 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
     this.#local = new StickMemoryStore({ size: config.size, expire: config.expire, nopurge: config.nopurge });
     this.#refreshEvery = config.expire !== undefined && config.expire > 0 ? config.expire / 4 : Infinity;
     link.register(this.id, this);
+    this.copied = new Promise((resolve) => (this.#copiedResolve = resolve));
     this.#copy(link.request<DumpChunk>(STICK_TOPICS.attach, { id: this.id, size: config.size, expire: config.expire, nopurge: config.nopurge }, COPY_MS), log);
   }
 
@@ -153,7 +157,7 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
   #copy(chunk: Promise<DumpChunk>, log: Logger): void {
     chunk.then(
       (c) => {
-        if (this.#closed) return;
+        if (this.#closed) return this.#copiedResolve();
         const now = Date.now();
         for (const [key, server, left] of c.entries) {
           const entry = this.#local.set(key, server);
@@ -162,9 +166,13 @@ export class PrimaryStickStore implements StickStore, PrimaryStickListener {
           entry.pushedAt = now;
         }
         if (c.more !== undefined) this.#copy(this.#link.request<DumpChunk>(STICK_TOPICS.dump, { token: c.more }, COPY_MS), log);
+        else this.#copiedResolve();
       },
       // Still correct without the copy: every key it lacks is asked of the primary.
-      (err: Error) => !this.#closed && log.warning(`stick-table ${this.table}: no copy of the table from the primary (${err.message})`),
+      (err: Error) => {
+        if (!this.#closed) log.warning(`stick-table ${this.table}: no copy of the table from the primary (${err.message})`);
+        this.#copiedResolve();
+      },
     );
   }
 }

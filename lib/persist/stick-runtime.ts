@@ -31,10 +31,18 @@ export interface StickTableStatus {
 
 export interface StickRuntime {
   readonly tables: ReadonlyMap<string, StickTable>;
+  /**
+   * In a worker of several: the workers' shared tables have their first copy from the primary
+   * (at most READY_WAIT_MS; a key missing from a copy is asked of the primary anyway).
+   */
+  readonly ready: Promise<void>;
   readonly links: ReadonlyMap<string, RedisLink>;
   status(): StickTableStatus[];
   close(): void;
 }
+
+/** The longest a starting worker waits for its copies of the shared tables before it serves. */
+const READY_WAIT_MS = 5000;
 
 export function attachStickTables(config: Config, backends: ReadonlyMap<string, Backend>, log: Logger): StickRuntime {
   const links = new Map<string, RedisLink>();
@@ -67,8 +75,10 @@ export function attachStickTables(config: Config, backends: ReadonlyMap<string, 
     const rules = p.stickRules.map((r) => ({ kind: r.kind, fetch: r.fetch, table: tables.get(r.table?.name ?? p.name)!, ...(r.cond ? { cond: r.cond } : {}) }));
     backend.stick = new StickRuleSet(backend, rules);
   }
+  const copies = [...tables.values()].flatMap((t) => (t.store instanceof PrimaryStickStore ? [t.store.copied] : []));
   return {
     tables,
+    ready: copies.length === 0 ? Promise.resolve() : Promise.race([Promise.all(copies).then(() => undefined), new Promise<void>((r) => setTimeout(r, READY_WAIT_MS).unref())]),
     links,
     status() {
       return [...tables.values()].map((t) => {

@@ -65,6 +65,8 @@ export class ProxyRuntime {
    */
   async start(inherited?: Map<string, net.Server>): Promise<void> {
     this.#inherited = inherited;
+    // A starting worker serves once it holds the shared stick tables (a reload does not wait).
+    if (!inherited) await this.stick.ready;
     for (const b of this.backends.values()) b.startHealthChecks();
     try {
       for (const p of this.#config.proxies) {

@@ -201,6 +201,7 @@ t.test('a worker that starts gets the whole table in chunks, with the time each 
   a!.store('k49', 's9');
   a!.store('late', 's1');
   await settle();
+  await c.copied;
   t.equal(c.localCount, 51, 'the copy holds every entry');
   t.equal(await matched(c, 'k49'), 's9', 'a change made during the copy');
   t.equal(bus.sent.filter((m) => m.topic === 'stick-dump').length, 7, '50 entries, 7 a chunk: the attach and 7 more requests');
@@ -269,4 +270,18 @@ t.test('a primary that does not answer in time: the request goes on unplaced, co
   t.equal(match, undefined);
   t.ok(took >= 240 && took < 1000, `answered after the ${PRIMARY_ANSWER_MS} ms budget (${took} ms)`);
   t.equal(s.counters.timeouts, 2);
+});
+
+t.test('copied: resolves once the whole table is in, or when the copy cannot be had', async (t) => {
+  const { join } = cluster(t, {}, 2, 3);
+  const c = join(3);
+  let done = false;
+  void c.copied.then(() => (done = true));
+  t.notOk(done, 'not before the primary answered');
+  await c.copied;
+  const refused = { on: () => {}, send: () => {}, request: () => Promise.reject(new Error('channel closed')) } as unknown as WorkerChannel;
+  const lone = new PrimaryStickStore('app', table, new PrimaryStickLink(refused), log);
+  t.teardown(() => lone.close());
+  await lone.copied;
+  t.pass('a refused copy does not hold the start');
 });
