@@ -1,7 +1,8 @@
 // The `limpet` command: wires configuration, runtime and signals together; no logic of its own.
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { loadConfig, parseConfigText } from '../lib/config/load-config.js';
+import { loadConfig, parseConfigSources, parseConfigText, type ConfigSource } from '../lib/config/load-config.js';
+import { clusterWorker } from '../lib/cluster/cluster-bus.js';
 import type { Config } from '../lib/config/types.js';
 import { demoConfigText } from '../lib/demo/demo-config.js';
 import { startDemoOrigin, type DemoOrigin } from '../lib/demo/demo-origin.js';
@@ -20,6 +21,8 @@ import { isSoftStop, StopSequence } from '../lib/runtime/stop-sequence.js';
  * and keeps the stop fast. SIGUSR1 waits for everything (see `hard-stop-after`).
  */
 const FAST_STOP_GRACE_MS = 2000;
+/** How long a starting worker waits for its primary to hand it the configuration. */
+const WORKER_CONFIG_TIMEOUT_MS = 10_000;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -45,6 +48,22 @@ async function run(config: Config, log: Logger, pidfile: string | undefined, cle
   process.on('SIGUSR2', () => void live.reload());
 }
 
+async function startWorker(log: Logger, files: string[]): Promise<void> {
+  let sources: ConfigSource[];
+  try {
+    sources = await clusterWorker()!.request<ConfigSource[]>('config-sources', undefined, WORKER_CONFIG_TIMEOUT_MS);
+  } catch (err) {
+    log.alert(`worker: no configuration from the primary (${(err as Error).message})`);
+    process.exit(1);
+  }
+  const { config, errors } = parseConfigSources(sources);
+  if (!config) {
+    for (const e of errors) log.alert(`config : ${e.message}`);
+    process.exit(1);
+  }
+  return runWorker(config, log, files, FAST_STOP_GRACE_MS);
+}
+
 const program = new Command();
 program
   .name('limpet')
@@ -60,7 +79,11 @@ program
     if (opts.f.length === 0) {
       program.help({ error: true });
     }
-    const { config, errors } = loadConfig(opts.f);
+    const log = createLogger({ debug: opts.d, quiet: opts.q });
+    // A worker (forked with the primary's command line) runs the texts its primary read and
+    // checked: the files may have changed since, badly, before a replacement worker starts.
+    if (cluster.isWorker) return startWorker(log, opts.f);
+    const { config, errors, sources } = loadConfig(opts.f);
     if (errors.length > 0 || !config) {
       for (const e of errors) process.stderr.write(`[ALERT]    (${process.pid}) : config : ${e.message}\n`);
       process.stderr.write(`[ALERT]    (${process.pid}) : config : Fatal errors found in configuration.\n`);
@@ -78,10 +101,7 @@ program
       process.stdout.write('Configuration file is valid\n');
       process.exit(0);
     }
-    const log = createLogger({ debug: opts.d, quiet: opts.q });
-    // A worker re-reads the same command line (node:cluster forks with the primary's argv).
-    if (cluster.isWorker) return runWorker(config, log, opts.f, FAST_STOP_GRACE_MS);
-    if (workers > 1) return runPrimary({ config, files: opts.f, workers, log, pidfile: opts.p, fastStopGraceMs: FAST_STOP_GRACE_MS });
+    if (workers > 1) return runPrimary({ config, sources, files: opts.f, workers, log, pidfile: opts.p, fastStopGraceMs: FAST_STOP_GRACE_MS });
     await run(config, log, opts.p, undefined, opts.f);
   });
 

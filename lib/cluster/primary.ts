@@ -4,7 +4,7 @@
 // replaces a worker that dies. It serves no traffic itself.
 import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, type ConfigSource } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import { removeStaleSocket } from '../runtime/listener.js';
@@ -15,6 +15,8 @@ import { PRIMARY_SERVICES } from './primary-services.js';
 
 export interface PrimaryOptions {
   config: Config;
+  /** the texts `config` was parsed from: workers run these, not the files as they may be later */
+  sources: ConfigSource[];
   files: string[];
   workers: number;
   log: Logger;
@@ -37,7 +39,10 @@ const RELOAD_TIMEOUT_MS = 30_000;
 export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   const { log } = opts;
   let config = opts.config;
+  let sources = opts.sources;
   const channel = new PrimaryChannel();
+  // A starting worker (first start, or a replacement) asks what to run.
+  channel.on('config-sources', () => sources);
   const byId = new Map<number, Worker>();
   /** why a worker failed to start, as it reported it (its own alert) */
   const startFailures = new Map<number, string>();
@@ -57,7 +62,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   // worker then logs its own account and the primary one summary.
   const doReload = async (): Promise<string> => {
     if (opts.files.length === 0) return 'Reload refused: no configuration file to re-read.';
-    const { config: next, errors } = loadConfig(opts.files);
+    const { config: next, errors, sources: nextSources } = loadConfig(opts.files);
     if (errors.length > 0 || !next) {
       for (const e of errors) log.alert(`config : ${e.message}`);
       const msg = `Reload rejected: ${errors.length} error(s) in the new configuration; still running the previous one.`;
@@ -65,10 +70,11 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
       return msg;
     }
     const asked = channel.workerIds.length;
-    const answers = await channel.requestAll<string>('reload', undefined, RELOAD_TIMEOUT_MS);
+    const answers = await channel.requestAll<string>('reload', nextSources, RELOAD_TIMEOUT_MS);
     const accepted = answers.filter((a) => a.value.startsWith('Reload done'));
     if (accepted.length > 0) {
       config = next;
+      sources = nextSources;
       for (const s of services) s.reload?.(next);
     }
     if (next.global.nbthread !== opts.workers) log.warning(`reload: nbthread ${next.global.nbthread} takes effect on restart only (still ${opts.workers} workers)`);

@@ -2,6 +2,7 @@
 // listening sockets it shares with the other workers, and obeys its primary alone. Signals are
 // the primary's to handle (a Ctrl-C or systemd's SIGTERM reaches the whole process group); a
 // worker whose primary is gone stops fast by itself.
+import type { ConfigSource } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import { LiveProxy } from '../runtime/live-proxy.js';
@@ -26,7 +27,7 @@ export async function runWorker(config: Config, log: Logger, files: string[], fa
   }
   const stop = new StopSequence(log, live, fastStopGraceMs, () => process.exit(0));
   channel.on('stop', (p: { soft: boolean }) => stop.request(p.soft, `worker ${channel.workerId}: stop ordered by the primary`));
-  channel.on('reload', () => live.reload());
+  channel.on('reload', (sources: ConfigSource[]) => live.reload(sources));
   // The primary died without ordering a stop (SIGKILL, crash): nobody would stop this one.
   process.on('disconnect', () => stop.request(false, `worker ${channel.workerId}: primary gone`));
   channel.send('worker-ready');

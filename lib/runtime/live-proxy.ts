@@ -4,7 +4,7 @@
 // states, counters and in-memory stick tables carry over; connections in flight finish on
 // the old configuration), SIGUSR1 stops softly (everything in flight finishes, bounded only by
 // `hard-stop-after`), SIGTERM fast (requests in flight get a short grace, then are cut).
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, parseConfigSources, type ConfigSource } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import { answerPrimaryCommands, RuntimeApi } from '../observe/runtime-api.js';
@@ -80,14 +80,15 @@ export class LiveProxy {
   }
 
   /** Re-reads the configuration files; resolves with a one-line account of what happened. */
-  reload(): Promise<string> {
-    this.#reloading ??= this.#reload().finally(() => (this.#reloading = undefined));
+  /** `sources`: texts the primary read and checked (a worker's reload); else the files are re-read. */
+  reload(sources?: ConfigSource[]): Promise<string> {
+    this.#reloading ??= this.#reload(sources).finally(() => (this.#reloading = undefined));
     return this.#reloading;
   }
 
-  async #reload(): Promise<string> {
-    if (this.#opts.files.length === 0) return 'Reload refused: no configuration file to re-read.';
-    const { config, errors } = loadConfig(this.#opts.files);
+  async #reload(sources?: ConfigSource[]): Promise<string> {
+    if (!sources && this.#opts.files.length === 0) return 'Reload refused: no configuration file to re-read.';
+    const { config, errors } = sources ? parseConfigSources(sources) : loadConfig(this.#opts.files);
     if (errors.length > 0 || !config) {
       for (const e of errors) this.#log.alert(`config : ${e.message}`);
       const msg = `Reload rejected: ${errors.length} error(s) in the new configuration; still running the previous one.`;

@@ -247,6 +247,19 @@ t.test('a worker killed with SIGKILL is replaced and traffic keeps flowing', asy
   t.same([...(await servingPids(w.port, now))].sort(), [...now].sort(), 'the new worker serves too');
 });
 
+t.test('a replacement worker runs the configuration the primary accepted, not a file edited badly since', async (t) => {
+  const origin = await startOrigin({ name: 'o', t });
+  const w = await startWorkers(t, (port) => config(port, origin.port, { global: '    nbthread 2' }), 2);
+  writeFileSync(w.proxy.configPath, 'global\n    bogus_keyword 1\n');
+  const [victim] = w.current() as [number, number];
+  process.kill(victim, 'SIGKILL');
+  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, w.proxy.stderr);
+  const now = w.current();
+  t.equal(now.length, 2, 'two workers again');
+  t.notMatch(w.proxy.stderr(), /bogus_keyword/, 'the bad file was not read');
+  t.same([...(await servingPids(w.port, now))].sort(), [...now].sort(), 'the replacement serves the accepted configuration');
+});
+
 t.test('SIGUSR1 in worker mode: requests in flight finish even past the fast-stop grace, then every worker exits 0', async (t) => {
   const slow = await startOrigin({ name: 'slow', t, handler: (_req, res) => setTimeout(() => res.end('late but complete\n'), 2500) });
   const w = await startWorkers(t, (port) => config(port, slow.port, { global: '    nbthread 2' }), 2);
