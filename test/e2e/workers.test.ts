@@ -11,19 +11,11 @@ import { get, headerValues, keepAliveConnection, type SimpleResponse } from '../
 import { startOrigin } from '../helpers/origin.js';
 import { runCli, startProxy, writeTempConfig, type ProxyProcess, type StartProxyOptions } from '../helpers/proxy-process.js';
 import type { TeardownHost } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `context` (e.g. the proxy's stderr) goes into the error when time runs out. */
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 8000, context?: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out after ${ms}ms waiting for ${what}${context ? `\n${context()}` : ''}`);
-}
-
 /** A live process (a zombie, exited but not yet reaped, counts as gone). */
 function alive(pid: number): boolean {
   try {
@@ -94,9 +86,9 @@ async function startWorkers(t: TeardownHost, text: (port: number) => string, cou
     for (const p of pids) seen.add(p);
     return pids;
   };
-  await waitFor(`${count} workers`, () => current().length === count, 8000, proxy.stderr);
+  await waitFor(`${count} workers`, () => current().length === count, 8000, { context: proxy.stderr });
   // Forked is not ready: a worker killed before it listens fails the whole start, as it should.
-  if (!opts.extraArgs?.includes('-q')) await waitFor('the start', () => proxy.stderr().includes('limpet started'), 8000, proxy.stderr);
+  if (!opts.extraArgs?.includes('-q')) await waitFor('the start', () => proxy.stderr().includes('limpet started'), 8000, { context: proxy.stderr });
   return { proxy, port, seen, current };
 }
 
@@ -201,7 +193,7 @@ t.test('five reloads under keep-alive and fresh clients across workers: no error
     await sleep(120);
     writeFileSync(w.proxy.configPath, text(i));
     w.proxy.signal('SIGUSR2');
-    await waitFor(`reload ${i}`, () => logLines(w.proxy.stderr(), 'Reload done: new configuration running in 2/2 workers').length === i, 8000, w.proxy.stderr);
+    await waitFor(`reload ${i}`, () => logLines(w.proxy.stderr(), 'Reload done: new configuration running in 2/2 workers').length === i, 8000, { context: w.proxy.stderr });
   }
   await sleep(120);
   running = false;
@@ -217,7 +209,7 @@ t.test('five reloads under keep-alive and fresh clients across workers: no error
 
   writeFileSync(w.proxy.configPath, text(6) + '    bogus_keyword 1\n');
   w.proxy.signal('SIGUSR2');
-  await waitFor('the rejection', () => w.proxy.stderr().includes('Reload rejected'), 8000, w.proxy.stderr);
+  await waitFor('the rejection', () => w.proxy.stderr().includes('Reload rejected'), 8000, { context: w.proxy.stderr });
   t.match(w.proxy.stderr(), /bogus_keyword/, 'the error names the keyword');
   t.same(logLines(w.proxy.stderr(), 'Reload rejected').map(pidOfLine), [w.proxy.pid], 'the primary rejects it; no worker is asked');
   const gens = new Map<number, Set<string>>();
@@ -236,7 +228,7 @@ t.test('a worker killed with SIGKILL is replaced and traffic keeps flowing', asy
   const w = await startWorkers(t, (port) => config(port, origin.port, { global: '    nbthread 2' }), 2);
   const [victim, survivor] = w.current() as [number, number];
   process.kill(victim, 'SIGKILL');
-  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, w.proxy.stderr);
+  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, { context: w.proxy.stderr });
   const now = w.current();
   t.equal(now.length, 2, 'two workers again');
   t.ok(now.includes(survivor) && !now.includes(victim), 'the survivor stays, the killed one is gone');
@@ -253,7 +245,7 @@ t.test('a replacement worker runs the configuration the primary accepted, not a 
   writeFileSync(w.proxy.configPath, 'global\n    bogus_keyword 1\n');
   const [victim] = w.current() as [number, number];
   process.kill(victim, 'SIGKILL');
-  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, w.proxy.stderr);
+  await waitFor('a replacement', () => w.proxy.stderr().includes('replaced (pid'), 8000, { context: w.proxy.stderr });
   const now = w.current();
   t.equal(now.length, 2, 'two workers again');
   t.notMatch(w.proxy.stderr(), /bogus_keyword/, 'the bad file was not read');
