@@ -230,6 +230,8 @@ t.test('three instances share one stick table through Redis', async (t) => {
     for (const [c, server] of outage) {
       t.equal(await redisCommand(redis.port, ['GET', `limpet-test:byclient:${c}`]), server, `${c} is back in Redis`);
     }
+    // The line is written before the write-back, but reaches this process on another pipe.
+    await waitFor('the reconnection logged', () => instances.every((inst) => /redis shared: reachable again/.test(inst.proxy.stderr())), 5000);
     for (const inst of instances) t.match(inst.proxy.stderr(), /redis shared: reachable again/);
     // The session A learned during the outage now reaches B and C through Redis.
     for (const inst of [B, C]) {
