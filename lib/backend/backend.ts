@@ -7,6 +7,7 @@ import type { Logger } from '../observe/logger.js';
 import type { StickRules } from '../persist/stick-rules.js';
 import { dynamicCookie } from '../persist/dynamic-cookie.js';
 import { slotLeases } from '../cluster/slot-leases.js';
+import { healthSync } from '../cluster/health-sync.js';
 import { HealthCheck } from './health-check.js';
 import { Server, type QueuedRequest } from './server.js';
 
@@ -20,8 +21,12 @@ export class Backend {
   readonly queue: QueuedRequest[] = [];
   /** stick-table rules of this backend, when it has any */
   stick: StickRules | undefined;
-  /** told of every server state change, with HAProxy's log line (lib/observe sends it to the backend's log targets) */
-  onServerState: ((server: Server, up: boolean, message: string) => void) | undefined;
+  /**
+   * told of every server state change, with HAProxy's log line (lib/observe sends it to the
+   * backend's log targets); `syncedAt` is set for a change another worker's checks saw, which
+   * is recorded (stats page) but not logged again
+   */
+  onServerState: ((server: Server, up: boolean, message: string, syncedAt?: number) => void) | undefined;
   #balancer: Balancer;
   #checks: HealthCheck[] = [];
   #warmups = new Map<Server, NodeJS.Timeout>();
@@ -131,17 +136,53 @@ export class Backend {
     }
   }
 
+  /**
+   * Starts the health checks. In a worker of several, only the worker the primary elected runs
+   * them; the others take the states it reports (lib/cluster/health-sync.ts).
+   */
   startHealthChecks(): void {
+    const sync = healthSync();
+    if (sync) return sync.bind(this);
+    this.runHealthChecks();
+  }
+
+  /** Runs the checks (once); `reported` hears of each state change they make, after it is logged. */
+  runHealthChecks(reported?: (server: Server, up: boolean, reason: string) => void): void {
+    if (this.#checks.length > 0) return;
     for (const s of this.servers) {
       if (!s.config.check || s.config.disabled) continue;
-      const check = new HealthCheck(s, this.config, (up, reason) => this.setHealth(s, up, reason));
+      const check = new HealthCheck(s, this.config, (up, reason) => {
+        this.setHealth(s, up, reason);
+        reported?.(s, up, reason);
+      });
       this.#checks.push(check);
       check.start();
     }
   }
 
+  stopHealthChecks(): void {
+    for (const c of this.#checks.splice(0)) c.stop();
+  }
+
   /** A server went up or down (health check, or the runtime API): rebalance and log it as HAProxy. */
   setHealth(server: Server, up: boolean, reason: string): void {
+    const message = this.#changeHealth(server, up, reason);
+    this.#log.alert(message);
+    this.onServerState?.(server, up, message);
+    if (!this.hasUsableServer()) this.#log.alert(`backend ${this.name} has no server available!`);
+  }
+
+  /**
+   * Another worker's checks saw a server go up or down (at `at`): the same change as
+   * setHealth, without logging it again (the checking worker did).
+   */
+  applyHealth(server: Server, up: boolean, reason: string, at: number): void {
+    const message = server.health === (up ? 'up' : 'down') ? this.#stateMessage(server, up, reason, 0) : this.#changeHealth(server, up, reason);
+    this.onServerState?.(server, up, message, at);
+  }
+
+  /** Rebalances, drains and requeues for a server going up or down; returns HAProxy's log line. */
+  #changeHealth(server: Server, up: boolean, reason: string): string {
     server.health = up ? 'up' : 'down';
     if (!up) server.drainIdle();
     this.refresh();
@@ -155,18 +196,21 @@ export class Backend {
         w.requeue();
       }
     }
+    const message = this.#stateMessage(server, up, reason, requeued);
+    if (up) this.#warmUp(server);
+    if (up) this.#serveQueue(server);
+    return message;
+  }
+
+  #stateMessage(server: Server, up: boolean, reason: string, requeued: number): string {
     const remaining = this.usableCount;
     const backups = this.servers.filter((s) => s.backup && s.usable).length;
     // HAProxy's wording, so existing log watchers keep matching.
-    const message =
+    return (
       `${server.backup ? 'Backup ' : ''}Server ${this.name}/${server.name} is ${up ? 'UP' : 'DOWN'}, reason: ${reason}. ` +
       `${remaining} active and ${backups} backup servers ${up ? 'online' : 'left'}. ` +
-      `${server.active} sessions active, ${requeued} requeued, ${server.queue.length} remaining in queue.`;
-    this.#log.alert(message);
-    this.onServerState?.(server, up, message);
-    if (up) this.#warmUp(server);
-    if (up) this.#serveQueue(server);
-    if (!this.hasUsableServer()) this.#log.alert(`backend ${this.name} has no server available!`);
+      `${server.active} sessions active, ${requeued} requeued, ${server.queue.length} remaining in queue.`
+    );
   }
 
   /**
@@ -203,7 +247,8 @@ export class Backend {
 
   stop(): void {
     for (const t of this.#warmups.values()) clearTimeout(t);
-    for (const c of this.#checks) c.stop();
+    this.stopHealthChecks();
+    healthSync()?.unbind(this);
     for (const s of this.servers) s.drainIdle();
     // With several workers: a newer (or, after a failed reload, the older) configuration's server takes this one's leases.
     for (const s of this.servers) s.share?.unbind(s);

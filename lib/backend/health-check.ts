@@ -21,7 +21,9 @@ export class HealthCheck {
     this.#proxy = proxy;
     this.#onChange = onChange;
     const { rise, fall } = server.config;
-    this.#health = rise + fall - 1; // servers start up, as in HAProxy
+    // Servers start up, as in HAProxy; one already known down (a reload carried it over, or
+    // another worker's checks saw it) needs `rise` successes to come back.
+    this.#health = server.health === 'down' ? 0 : rise + fall - 1;
   }
 
   start(): void {

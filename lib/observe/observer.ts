@@ -43,13 +43,15 @@ export class Observer implements StatsSource {
     this.backends = backends;
     this.#backends = backends;
     for (const b of backends.values()) {
-      b.onServerState = (server, up, message) => {
+      b.onServerState = (server, up, message, syncedAt) => {
         const m = /reason: (Layer(\d) ([^,.]*))/.exec(message);
         this.serverStates.set(`${b.name}/${server.name}`, {
-          lastChange: Date.now(),
+          lastChange: syncedAt ?? Date.now(),
           checkStatus: checkStatusCode(message, up),
           checkDesc: m?.[1],
         });
+        // Another worker's checks saw it and logged it (several workers): recorded, not logged twice.
+        if (syncedAt !== undefined) return;
         if (b.config.options.logHealthChecks) {
           // HAProxy logs each check status change; limpet's checks report the transitions.
           const reason = /reason: (.*?)\. \d+ active/.exec(message)?.[1] ?? 'state change';

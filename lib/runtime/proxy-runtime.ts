@@ -16,6 +16,7 @@ import { HttpRules } from '../rules/http-rules.js';
 import { hasRules } from '../rules/proxy-rules.js';
 import { clusterWorker } from '../cluster/cluster-bus.js';
 import { fairShare } from '../cluster/slot-share.js';
+import { healthSync } from '../cluster/health-sync.js';
 
 interface FrontendSlots {
   active: number;
@@ -67,6 +68,8 @@ export class ProxyRuntime {
     this.#inherited = inherited;
     // A starting worker serves once it holds the shared stick tables (a reload does not wait).
     if (!inherited) await this.stick.ready;
+    // A starting worker serves once it knows the servers' states the checking worker saw.
+    if (!inherited) await healthSync()?.ready;
     for (const b of this.backends.values()) b.startHealthChecks();
     try {
       for (const p of this.#config.proxies) {
@@ -175,7 +178,7 @@ export class ProxyRuntime {
         traffic: this.observer.hooks(p),
         localResponse: this.observer.localResponder(p),
         // The rules engine runs only when some section of the configuration has L7 rules.
-        rules: this.#config.proxies.some((x) => (x.rules && hasRules(x.rules)) || (x.persistRules?.length ?? 0) > 0 || x.stickRules?.some((r) => r.cond))
+        rules: this.#config.proxies.some((x) => (x.rules && hasRules(x.rules)) || (x.persistRules?.length ?? 0) > 0 || x.stickRules?.some((r) => r.cond || r.fetch.needsRules))
           ? new HttpRules(p, this.backends, backend, this.#config.userlists)
           : undefined,
       };
