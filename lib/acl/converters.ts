@@ -1,5 +1,6 @@
 // Sample converters: `%[fetch,lower,map(file.map,default)]`. Each entry checks its arguments
 // at configuration time and returns the function applied to each sample.
+import net from 'node:net';
 import { compileMatcher, PatternError, type MatchMethod } from './pattern-match.js';
 import { readMapFile } from './pattern-file.js';
 import { sampleToString, type Sample } from './sample.js';
@@ -79,7 +80,111 @@ function mapConverter(method: MatchMethod): ConverterDef {
   };
 }
 
+/** A mask as a prefix length or, for IPv4, a dotted netmask: the number of leading one bits. */
+function maskBits(text: string, family: 4 | 6): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n <= (family === 4 ? 32 : 128)) return n;
+  } else if (family === 4 && net.isIPv4(text)) {
+    const v = text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    const bits = v.toString(2).padStart(32, '0');
+    if (/^1*0*$/.test(bits)) return bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+  }
+  throw new ConverterError(`invalid IPv${family} mask '${text}'`);
+}
+
+/** The address with every bit after the first `bits` cleared (IPv4 or IPv6 text). */
+function maskAddress(addr: string, bits: number, family: 4 | 6): string {
+  const words = family === 4 ? addr.split('.').map(Number) : expandIpv6(addr);
+  const width = family === 4 ? 8 : 16;
+  const out = words.map((w, i) => {
+    const keep = Math.max(0, Math.min(width, bits - i * width));
+    return keep === 0 ? 0 : w & (((1 << width) - 1) ^ ((1 << (width - keep)) - 1));
+  });
+  return family === 4 ? out.join('.') : compressIpv6(out);
+}
+
+function expandIpv6(addr: string): number[] {
+  let text = addr;
+  const tail: number[] = [];
+  if (text.includes('.')) {
+    // an embedded IPv4 address (`::ffff:1.2.3.4`) is the last two groups
+    const colon = text.lastIndexOf(':');
+    const o = text.slice(colon + 1).split('.').map(Number);
+    tail.push(o[0]! * 256 + o[1]!, o[2]! * 256 + o[3]!);
+    text = text.endsWith('::', colon + 1) ? text.slice(0, colon + 1) : text.slice(0, colon);
+  }
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const gap = text.indexOf('::');
+  if (gap < 0) return [...parse(text), ...tail];
+  const left = parse(text.slice(0, gap));
+  const right = [...parse(text.slice(gap + 2)), ...tail];
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+function compressIpv6(groups: number[]): string {
+  // The longest run of zero groups (two or more) becomes '::', as RFC 5952 writes it.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/**
+ * HAProxy's url_dec: %XX to its byte; '+' to a space in a query string (after '?', or
+ * everywhere with in_form). A malformed escape gives no sample.
+ */
+function urlDecode(text: string, inForm: boolean): string | undefined {
+  let out = '';
+  let query = inForm;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '%') {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 2;
+    } else if (c === '+' && query) {
+      out += ' ';
+    } else {
+      if (c === '?') query = true;
+      out += c;
+    }
+  }
+  return out;
+}
+
 export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, ConverterDef>([
+  ['ipmask', {
+    minArgs: 1, maxArgs: 2,
+    // HAProxy's ipmask(mask4[,mask6]): an IPv6 address without mask6 gives no sample.
+    make(args) {
+      const v4 = maskBits(args[0]!, 4);
+      const v6 = args[1] === undefined ? undefined : maskBits(args[1], 6);
+      return (s) => {
+        const addr = str(s);
+        const unmapped = addr.toLowerCase().startsWith('::ffff:') && net.isIPv4(addr.slice(7)) ? addr.slice(7) : addr;
+        if (net.isIPv4(unmapped)) return maskAddress(unmapped, v4, 4);
+        if (v6 !== undefined && net.isIPv6(addr)) return maskAddress(addr, v6, 6);
+        return undefined;
+      };
+    },
+  }],
+  ['url_dec', {
+    minArgs: 0, maxArgs: 1,
+    make(args) {
+      const inForm = intArg(args[0], 'in_form', 0) !== 0;
+      return (s) => urlDecode(str(s), inForm);
+    },
+  }],
   ['lower', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).toLowerCase() }],
   ['upper', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).toUpperCase() }],
   ['base64', { minArgs: 0, maxArgs: 0, make: () => (s) => Buffer.from(str(s), 'latin1').toString('base64') }],

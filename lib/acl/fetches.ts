@@ -1,5 +1,5 @@
-// Sample fetches: HAProxy's names, arguments and types. lib/persist has no shared sample-fetch
-// module yet, so the HTTP fetches live here; a stick-table fetch can import FETCHES.
+// Sample fetches: HAProxy's names, arguments and types, for ACLs, log-format, set-var and
+// stick rules alike.
 import { splitCommas } from '../rules/http-message.js';
 import type { Phase, Sample, SampleContext, SampleType } from './sample.js';
 import type { MatchMethod } from './pattern-match.js';
@@ -141,9 +141,11 @@ export const FETCHES: ReadonlyMap<string, FetchDef> = new Map<string, FetchDef>(
   ['shdr_cnt', hdrCnt('res')],
   ['req.cook', reqCook],
   ['cook', reqCook],
+  ['cookie', reqCook], // HAProxy's older name, still accepted
   ['req.cook_cnt', { type: 'int', minArgs: 0, maxArgs: 1, fetch: (ctx, a) => [cookies(ctx.req.values('cookie'), a[0]).length] }],
   ['res.cook', resCook],
   ['scook', resCook],
+  ['set-cookie', resCook], // HAProxy's older name, still accepted
   ['status', { type: 'int', phase: 'response', ...none, fetch: (ctx) => (ctx.res ? [ctx.res.status] : []) }],
   ['nbsrv', { type: 'int', ...one, fetch: (ctx, a) => [ctx.usableServers(a[0]!) ?? 0] }],
   ['http_auth', {

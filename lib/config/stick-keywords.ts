@@ -2,7 +2,7 @@
 import { ConfigErrorCode } from './config-error.js';
 import type { KeywordContext } from './keyword-context.js';
 import { compileCondition, splitCondition } from '../acl/condition.js';
-import { parseSampleFetch } from '../persist/sample-fetch.js';
+import { compileStickExpr } from '../persist/stick-expr.js';
 import { newProxyRules } from '../rules/proxy-rules.js';
 import type { ProxyConfig, StickRuleKind, StickTableConfig, StickTableType } from './types.js';
 
@@ -67,15 +67,10 @@ export function parseStickTable(ctx: KeywordContext): StickTableConfig {
 
 /** `stick <kind> <pattern> [table NAME] [if|unless COND]`; COND may name ACLs declared above it. */
 export function parseStickRule(kind: StickRuleKind, p: ProxyConfig, ctx: KeywordContext): void {
-  const text = ctx.arg(0, 'fetch method (e.g. src or req.cook(NAME))');
-  let fetch;
-  try {
-    fetch = parseSampleFetch(text);
-  } catch (err) {
-    return ctx.fail((err as Error).message);
-  }
+  const text = ctx.arg(0, 'sample expression (e.g. src or req.cook(NAME),lower)');
+  const fetch = compileStickExpr(text, ctx.where, `stick ${kind}`);
   if (fetch.phase === 'response' && kind !== 'store-response') {
-    ctx.fail(`fetch method '${text}' reads the response, which is not available to 'stick ${kind}' (use 'stick store-response')`);
+    ctx.fail(`fetch method '${fetch.expr.fetchName}' reads the response, which is not available to 'stick ${kind}' (use 'stick store-response')`);
   }
   const rule: NonNullable<ProxyConfig['stickRules']>[number] = { kind, fetch, where: ctx.where };
   const a = ctx.args;

@@ -3,7 +3,7 @@
 import type { Condition } from '../acl/condition.js';
 import type { ProxyRules } from '../rules/proxy-rules.js';
 import type { UserlistConfig } from '../rules/userlist.js';
-import type { SampleFetch } from '../persist/sample-fetch.js';
+import type { StickExpr } from '../persist/stick-expr.js';
 
 export interface SourceLocation {
   file: string;
@@ -277,7 +277,8 @@ export type StickRuleKind = 'on' | 'match' | 'store-request' | 'store-response';
 
 export interface StickRuleConfig {
   kind: StickRuleKind;
-  fetch: SampleFetch;
+  /** the sample expression (fetch and converters), compiled by the ACL engine */
+  fetch: StickExpr;
   /** `table NAME`: another backend's table; default the rule's own backend's table */
   table?: { name: string; where: SourceLocation };
   /** `if|unless COND`, compiled with the proxy's ACLs (response fetches only for store-response) */

@@ -14,15 +14,16 @@ import type { Backend } from '../backend/backend.js';
 import type { Server } from '../backend/server.js';
 import type { Condition } from '../acl/condition.js';
 import type { StickRuleKind } from '../config/types.js';
+import type { SampleContext } from '../acl/sample.js';
 import type { MessageHead } from '../http/message-head.js';
 import { HttpMessage } from '../rules/http-message.js';
-import { fetchSample, type SampleFetch } from './sample-fetch.js';
+import { stickSample, stickSampleContext, type StickExpr } from './stick-expr.js';
 import type { StickRequestContext, StickRules } from './stick-rules.js';
 import type { StickTable } from './stick-table.js';
 
 export interface StickRule {
   kind: StickRuleKind;
-  fetch: SampleFetch;
+  fetch: StickExpr;
   table: StickTable;
   cond?: Condition;
 }
@@ -56,31 +57,36 @@ export class StickRuleSet implements StickRules {
   }
 
   storeResponse(ctx: StickRequestContext, response: MessageHead, server: Server): void {
-    // Response conditions read the response: the rules engine set it only when it had response rules.
-    if (ctx.sample && !ctx.sample.res && this.#responseStores.some((r) => r.cond)) ctx.sample.res = new HttpMessage(response);
+    if (this.#responseStores.length === 0) return;
+    // Response expressions and conditions read the response: the rules engine set it only when it had response rules.
+    if (ctx.sample && !ctx.sample.res) ctx.sample.res = new HttpMessage(response);
     this.#storeFirst(this.#responseStores, ctx, response, server);
   }
 
   /** HAProxy stores with the first rule per table whose condition holds (at most one store per table). */
   #storeFirst(rules: readonly StickRule[], ctx: StickRequestContext, response: MessageHead | undefined, server: Server): void {
+    if (rules.length === 0) return;
+    const sample = this.#sampleContext(ctx, response);
     const done = rules.length > 1 ? new Set<StickTable>() : undefined;
     for (const rule of rules) {
       if (done?.has(rule.table) || !applies(rule, ctx)) continue;
       done?.add(rule.table);
-      this.#store(rule, ctx, response, server);
+      const key = rule.table.key(stickSample(rule.fetch, sample));
+      if (key !== undefined) rule.table.store.store(key, rule.table.serverKey(server));
     }
   }
 
-  #store(rule: StickRule, ctx: StickRequestContext, response: MessageHead | undefined, server: Server): void {
-    const key = rule.table.key(fetchSample(rule.fetch, { src: ctx.src, request: ctx.request, response }));
-    if (key !== undefined) rule.table.store.store(key, rule.table.serverKey(server));
+  /** The rules engine's context when it ran, else one built from what the session passed. */
+  #sampleContext(ctx: StickRequestContext, response?: MessageHead): SampleContext {
+    return ctx.sample ?? stickSampleContext(ctx, this.#backend.name, response);
   }
 
-  #matchFrom(i: number, ctx: StickRequestContext, done: (server: Server | undefined) => void): void {
+  #matchFrom(i: number, ctx: StickRequestContext, done: (server: Server | undefined) => void, sample?: SampleContext): void {
     for (; i < this.#matches.length; i++) {
       const rule = this.#matches[i]!;
       if (!applies(rule, ctx)) continue;
-      const key = rule.table.key(fetchSample(rule.fetch, { src: ctx.src, request: ctx.request }));
+      sample ??= this.#sampleContext(ctx);
+      const key = rule.table.key(stickSample(rule.fetch, sample));
       if (key === undefined) continue;
       const store = rule.table.store;
       const next = i + 1;
@@ -94,7 +100,7 @@ export class StickRuleSet implements StickRules {
         if (rule.claimable && store.shared && serverKey === undefined && (store.degraded || claiming)) {
           return done(this.#hashed(rule.table, key));
         }
-        this.#matchFrom(next, ctx, done);
+        this.#matchFrom(next, ctx, done, sample);
       };
       let claiming = false;
       if (rule.claimable && store.shared && !store.degraded) {

@@ -9,9 +9,17 @@ import type { MessageHead } from '../http/message-head.js';
 export interface StickRequestContext {
   /** client address (after PROXY protocol, when used) */
   src: string;
+  /** the connection's other ends (`mode tcp` passes them; in HTTP the rules engine's context has them) */
+  srcPort?: number;
+  dst?: string;
+  dstPort?: number;
   /** the request head, in HTTP mode */
   request?: MessageHead;
-  /** what `if`/`unless` conditions read (HTTP mode, from the rules engine); a rule with a condition and no sample context does not apply */
+  /**
+   * The rules engine's context, when it runs (HTTP mode): conditions and expressions read it.
+   * Without it expressions read a context built from the fields above, and a rule with a
+   * condition does not apply.
+   */
   sample?: SampleContext;
 }
 

@@ -178,7 +178,7 @@ export class ProxyRuntime {
         traffic: this.observer.hooks(p),
         localResponse: this.observer.localResponder(p),
         // The rules engine runs only when some section of the configuration has L7 rules.
-        rules: this.#config.proxies.some((x) => (x.rules && hasRules(x.rules)) || (x.persistRules?.length ?? 0) > 0 || x.stickRules?.some((r) => r.cond))
+        rules: this.#config.proxies.some((x) => (x.rules && hasRules(x.rules)) || (x.persistRules?.length ?? 0) > 0 || x.stickRules?.some((r) => r.cond || r.fetch.needsRules))
           ? new HttpRules(p, this.backends, backend, this.#config.userlists)
           : undefined,
       };

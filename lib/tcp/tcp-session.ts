@@ -14,6 +14,7 @@ import type { PickContext } from '../balance/balancer.js';
 import type { ProxyConfig } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { TcpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
+import type { StickRequestContext } from '../persist/stick-rules.js';
 import { socketAddresses, type ProxiedAddresses } from './proxy-protocol.js';
 import { decodeMstsCookie, parseRdpCookie, type RdpCookieResult } from './rdp-cookie.js';
 
@@ -122,10 +123,16 @@ export class TcpSession implements ServerConnectionOwner {
     }
     const stick = backend.stick;
     if (!stick) return this.#dispatchTo(backend, ctx, undefined, undefined);
-    stick.match({ src: this.remoteAddress }, (server) => {
+    stick.match(this.#stickContext(), (server) => {
       if (this.#closed) return;
       this.#dispatchTo(backend, ctx, server, server ? 'stick' : undefined);
     });
+  }
+
+  /** What stick expressions read in `mode tcp`: the connection's two ends. */
+  #stickContext(): StickRequestContext {
+    const a = this.addresses;
+    return { src: this.remoteAddress, srcPort: a?.srcPort ?? 0, dst: unmapIpv4(a?.dstAddress ?? ''), dstPort: a?.dstPort ?? 0 };
   }
 
   #dispatchTo(backend: Backend, ctx: PickContext, persistent: Server | undefined, reason: 'cookie' | 'stick' | undefined): void {
@@ -164,7 +171,7 @@ export class TcpSession implements ServerConnectionOwner {
     conn.attach(this, tunnel ?? backend.timeouts.server);
     if (tunnel !== undefined) this.#setClientTimeout(tunnel);
     conn.socket.on('close', () => this.#onServerClose());
-    backend.stick?.storeRequest({ src: this.remoteAddress }, server);
+    backend.stick?.storeRequest(this.#stickContext(), server);
     const pending = this.#pending;
     this.#pending = EMPTY;
     if (pending.length > 0) conn.socket.write(pending);

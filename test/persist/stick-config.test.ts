@@ -52,8 +52,8 @@ backend app
   const app = c.proxies[0]!;
   t.match(app.stickTable, { type: 'string', len: 64, size: 1024 * 1024, expire: 30 * 60_000, nopurge: false, srvkey: 'name', redis: { name: 'shared' } });
   t.match(app.stickRules, [
-    { kind: 'store-response', fetch: { name: 'res.cook', arg: 'JSESSIONID', phase: 'response' } },
-    { kind: 'match', fetch: { name: 'req.cook', arg: 'JSESSIONID', phase: 'request' } },
+    { kind: 'store-response', fetch: { text: 'res.cook(JSESSIONID)', phase: 'response', expr: { fetchName: 'res.cook' } } },
+    { kind: 'match', fetch: { text: 'req.cook(JSESSIONID)', phase: 'request', expr: { fetchName: 'req.cook' } } },
   ]);
 });
 
@@ -82,6 +82,30 @@ backend b
   t.match(c.proxies[1]!.stickRules, [{ kind: 'on', table: { name: 'a' } }]);
 });
 
+t.test('expressions are fetches with converters, as the ACL engine reads them', async (t) => {
+  const c = ok(`backend web
+    mode http
+    stick-table type string size 10
+    stick on req.hdr(x-user),lower
+    stick match req.cook(SID),url_dec,lower
+    server s1 127.0.0.1:8080
+backend tcpapp
+    mode tcp
+    stick-table type ip size 10
+    stick on src,ipmask(24)
+    stick match dst
+    server s1 127.0.0.1:8080
+`);
+  t.match(c.proxies[0]!.stickRules, [
+    { kind: 'on', fetch: { text: 'req.hdr(x-user),lower', phase: 'request', needsRules: false, expr: { fetchName: 'req.hdr' } } },
+    { kind: 'match', fetch: { text: 'req.cook(SID),url_dec,lower', phase: 'request' } },
+  ]);
+  t.match(c.proxies[1]!.stickRules, [
+    { kind: 'on', fetch: { text: 'src,ipmask(24)', phase: 'connection' } },
+    { kind: 'match', fetch: { text: 'dst', phase: 'connection' } },
+  ], 'connection fetches, converted or not, are allowed in mode tcp');
+});
+
 t.test('mistakes name file, line and keyword', async (t) => {
   fails(t, backend('    stick-table size 10'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'stick-table', /missing 'type'/);
   fails(t, backend('    stick-table type ip'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 3, 'stick-table', /missing 'size'/);
@@ -99,9 +123,13 @@ t.test('mistakes name file, line and keyword', async (t) => {
   fails(t, backend('    stick-table type string size 1\n    stick on req.cook(A) extra if TRUE'), 'LIMPET_CONFIG_UNKNOWN_OPTION', 4, 'stick on', /unexpected argument 'extra'/);
   fails(t, backend('    stick-table type ip size 1\n    stick on src if { src 10.0.0.1 }', 'tcp'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /conditions on stick rules need 'mode http'/);
   fails(t, backend('    stick-table type string size 1\n    stick match res.cook(A)'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick match', /reads the response/);
-  fails(t, backend('    stick-table type string size 1\n    stick on req.cook'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /expects a name argument/);
-  fails(t, backend('    stick-table type string size 1\n    stick on req.body'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /unknown fetch method 'req.body'/);
-  fails(t, backend('    stick-table type string size 1\n    stick on src,lower'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /converters are not supported/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.hdr'), 'LIMPET_CONFIG_MISSING_ARGUMENT', 4, 'stick on', /'req.hdr' expects at least 1 argument/);
+  fails(t, backend('    stick-table type string size 1\n    stick on req.body'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /unknown fetch method 'req.body'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on src,frobnicate'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick on', /unknown converter 'frobnicate'/);
+  fails(t, backend('    stick-table type ip size 1\n    stick on src,ipmask(40)'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /invalid IPv4 mask '40'/);
+  fails(t, backend('    stick-table type string size 1\n    stick match req.hdr(x),lower,res.hdr(y)'), 'LIMPET_CONFIG_UNSUPPORTED', 4, 'stick match', /unknown converter 'res.hdr'/);
+  fails(t, backend('    stick-table type string size 1\n    stick on res.hdr(x-session),lower'), 'LIMPET_CONFIG_BAD_VALUE', 4, 'stick on', /'res.hdr' reads the response/);
+  fails(t, backend('    stick-table type ip size 1\n    stick on src,lower\n    stick on be_name', 'tcp'), 'LIMPET_CONFIG_FETCH_NEEDS_HTTP', 5, 'stick on', /fetch method 'be_name' needs 'mode http'/);
   fails(t, backend('    stick on src'), 'LIMPET_CONFIG_UNKNOWN_TABLE', 3, 'stick on', /has no stick-table/);
   fails(t, backend('    stick match src table other'), 'LIMPET_CONFIG_UNKNOWN_TABLE', 3, 'stick match', /unable to find a stick-table in backend 'other'/);
   fails(t, backend('    stick-table type string size 1\n    stick on req.hdr(x-id)', 'tcp'), 'LIMPET_CONFIG_FETCH_NEEDS_HTTP', 4, 'stick on', /needs 'mode http'/);
