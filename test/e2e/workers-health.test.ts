@@ -10,6 +10,7 @@ import t from 'tap';
 import { freePort } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
 import { startProxy } from '../helpers/proxy-process.js';
+import { runtimeCommand } from '../helpers/runtime-command.js';
 import type { TeardownHost } from '../helpers/teardown.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -92,12 +93,21 @@ async function traffic(port: number, want: number[], rounds = 5, ms = 8000): Pro
 
 const linesWith = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 const pidOfLine = (line: string) => Number(/\((\d+)\)/.exec(line)?.[1]);
+/** `show stat`'s row of server app/s2 (the primary merges the workers' rows; states are the first worker's). */
+async function s2Stat(api: number): Promise<Record<string, string>> {
+  const [head, ...rows] = (await runtimeCommand(api, 'show stat')).trim().split('\n');
+  const cols = head!.replace(/^# /, '').split(',');
+  const row = rows.map((l) => l.split(',')).find((r) => r[0] === 'app' && r[1] === 's2') ?? [];
+  return Object.fromEntries(cols.map((c, i) => [c, row[i] ?? '']));
+}
+
 const show = (r: Round) => [...r.byWorker].map(([pid, o]) => `${pid}: ${[...o].join('+')}`).join(', ');
 
 t.test('--workers 2: servers are checked once, states reach both workers, a killed checker is replaced', async (t) => {
   const s1 = await toggleOrigin(t, 's1');
   const s2 = await toggleOrigin(t, 's2');
   const port = await freePort();
+  const api = await freePort();
   const seen = new Set<number>();
   t.teardown(() => {
     for (const pid of seen) {
@@ -111,6 +121,7 @@ t.test('--workers 2: servers are checked once, states reach both workers, a kill
   const proxy = await startProxy(t, `
 global
     log stdout format raw local0
+    stats socket ipv4@127.0.0.1:${api} level admin
 defaults
     mode http
     log global
@@ -163,6 +174,8 @@ backend app
   t.equal(r1.failed, 0, `no request fails while s2 is down (${r1.total} sent)`);
   t.same([...r1.byWorker.keys()].sort(), [...pids].sort(), 'both workers serve');
   t.ok([...r1.byWorker.values()].every((o) => !o.has('s2') && o.has('s1')), `no worker sends to s2 (${show(r1)})`);
+  const st1 = await s2Stat(api);
+  t.match({ status: st1.status, check_status: st1.check_status }, { status: 'DOWN', check_status: 'L4CON' }, 'show stat: s2 DOWN, L4CON');
 
   // s2 is back: one UP line, both workers send to it again.
   await s2.start();
@@ -196,6 +209,8 @@ backend app
   const checksLater = s1.connections - s1Before;
   t.ok(checksLater >= 3 && checksLater <= 7, `checks go on, once (${checksLater} connections at s1 in 1 s; ~5 expected)`);
   t.equal(down().length, 2, 'no new DOWN line from the worker that took the checks over');
+  const st2 = await s2Stat(api);
+  t.match({ status: st2.status, check_status: st2.check_status }, { status: 'DOWN', check_status: 'L4CON' }, 'show stat after the replacement: s2 DOWN, L4CON');
 
   await s2.start();
   await waitFor('the second UP line', () => up().length === 2, 5000, { context });
@@ -205,6 +220,19 @@ backend app
   const r4 = await traffic(port, after);
   t.equal(r4.failed, 0, 'no request fails');
   t.ok(after.every((p) => r4.byWorker.get(p)?.has('s2')), `both workers send to s2 again (${show(r4)})`);
+  const st3 = await s2Stat(api);
+  t.match({ status: st3.status, check_status: st3.check_status }, { status: 'UP', check_status: 'L4OK' }, 'show stat: s2 UP, L4OK');
+
+  // A reload while s2 is down: the new configuration's servers start down in both workers.
+  await s2.stop();
+  await waitFor('the third DOWN line', () => down().length === 3, 5000, { context });
+  proxy.signal('SIGUSR2');
+  await waitFor('the reload', () => proxy.stderr().includes('Reload done: new configuration running in 2/2 workers'), 10_000, { context });
+  const r5 = await traffic(port, after);
+  t.equal(r5.failed, 0, `no request fails after the reload (${r5.total} sent)`);
+  t.ok([...r5.byWorker.values()].every((o) => !o.has('s2')), `no worker sends to s2 after the reload (${show(r5)})`);
+  await sleep(3 * INTER_MS);
+  t.same([down().length, up().length], [3, 2], 'the reload logs no DOWN or UP line again');
 
   const exit = await proxy.stop('SIGTERM');
   t.same(exit, { code: 0, signal: null }, 'exit status 0');
