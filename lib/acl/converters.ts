@@ -93,15 +93,15 @@ function maskBits(text: string, family: 4 | 6): number {
   throw new ConverterError(`invalid IPv${family} mask '${text}'`);
 }
 
-/** The address with every bit after the first `bits` cleared (IPv4 or IPv6 text). */
-function maskAddress(addr: string, bits: number, family: 4 | 6): string {
-  const words = family === 4 ? addr.split('.').map(Number) : expandIpv6(addr);
-  const width = family === 4 ? 8 : 16;
-  const out = words.map((w, i) => {
-    const keep = Math.max(0, Math.min(width, bits - i * width));
-    return keep === 0 ? 0 : w & (((1 << width) - 1) ^ ((1 << (width - keep)) - 1));
+const IPV4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i;
+
+/** The IPv6 address with every bit after the first `bits` cleared. */
+function maskIpv6(addr: string, bits: number): string {
+  const out = expandIpv6(addr).map((w, i) => {
+    const keep = Math.max(0, Math.min(16, bits - i * 16));
+    return keep === 0 ? 0 : w & (0xffff ^ ((1 << (16 - keep)) - 1));
   });
-  return family === 4 ? out.join('.') : compressIpv6(out);
+  return compressIpv6(out);
 }
 
 function expandIpv6(addr: string): number[] {
@@ -169,11 +169,16 @@ export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, Con
     make(args) {
       const v4 = maskBits(args[0]!, 4);
       const v6 = args[1] === undefined ? undefined : maskBits(args[1], 6);
+      const mask = v4 === 0 ? 0 : (0xffffffff << (32 - v4)) >>> 0;
       return (s) => {
         const addr = str(s);
-        const unmapped = addr.toLowerCase().startsWith('::ffff:') && net.isIPv4(addr.slice(7)) ? addr.slice(7) : addr;
-        if (net.isIPv4(unmapped)) return maskAddress(unmapped, v4, 4);
-        if (v6 !== undefined && net.isIPv6(addr)) return maskAddress(addr, v6, 6);
+        // IPv4 (or IPv4-mapped IPv6, as HAProxy's src gives for a dual-stack listener) on a fast path
+        const m = IPV4.exec(addr);
+        if (m && Number(m[1]) < 256 && Number(m[2]) < 256 && Number(m[3]) < 256 && Number(m[4]) < 256) {
+          const n = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) & mask;
+          return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+        }
+        if (v6 !== undefined && net.isIPv6(addr)) return maskIpv6(addr, v6);
         return undefined;
       };
     },

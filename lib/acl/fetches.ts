@@ -50,12 +50,17 @@ function setCookies(values: string[], name: string): string[] {
   return out;
 }
 
+const delimiters = new Map<string, RegExp>();
+
 function urlParam(ctx: SampleContext, args: readonly string[]): string[] {
   const q = ctx.req.query;
   if (q === undefined) return [];
   const delim = args[1] || '&';
+  // Compiled once per delimiter set, not per request.
+  let re = delimiters.get(delim);
+  if (re === undefined) delimiters.set(delim, (re = new RegExp(`[${delim.replace(/[\]\\^-]/g, '\\$&')}]`)));
   const out: string[] = [];
-  for (const part of q.split(new RegExp(`[${delim.replace(/[\]\\^-]/g, '\\$&')}]`))) {
+  for (const part of q.split(re)) {
     const eq = part.indexOf('=');
     const k = eq < 0 ? part : part.slice(0, eq);
     if (args[0] === undefined || args[0] === '' || k === args[0]) out.push(eq < 0 ? '' : part.slice(eq + 1));

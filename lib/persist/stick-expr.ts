@@ -4,7 +4,7 @@
 // reads (the connection, the request or the response), and a context for sessions where the
 // rules engine does not run.
 import { compileSampleExpr, type SampleExpr } from '../acl/sample-expr.js';
-import { sampleToString, type SampleContext } from '../acl/sample.js';
+import { sampleToString, type Sample, type SampleContext } from '../acl/sample.js';
 import type { SourceLocation } from '../config/types.js';
 import { MessageHead } from '../http/message-head.js';
 import { HttpMessage } from '../rules/http-message.js';
@@ -47,23 +47,30 @@ export interface StickSource {
   request?: MessageHead;
 }
 
-// `mode tcp` has no request; connection fetches never read it (validateStick refuses the others there).
+// Without the rules engine nothing sets variables or captures: one empty instance of each
+// serves every context (no fetch writes them). `mode tcp` has no request; connection fetches
+// never read it (validateStick refuses the others there), nor do they with `connectionOnly`.
+const NO_VARS: Map<string, Sample> = new Map();
+const NO_CAPTURES: string[] = [];
 let noRequest: HttpMessage | undefined;
 const noUserlists = (): undefined => undefined;
 const noServers = (): undefined => undefined;
 
-/** A SampleContext built from what the session passed: the client's ends and the request head. */
-export function stickSampleContext(source: StickSource, backend: string, response?: MessageHead): SampleContext {
+/**
+ * A SampleContext built from what the session passed: the client's ends and the request head.
+ * `connectionOnly`: the expressions read only the connection, so the request is not wrapped.
+ */
+export function stickSampleContext(source: StickSource, backend: string, response?: MessageHead, connectionOnly = false): SampleContext {
   // Same field order as the rules engine's context: one object shape for the fetches.
   return {
     src: source.src,
     srcPort: source.srcPort ?? 0,
     dst: source.dst ?? '',
     dstPort: source.dstPort ?? 0,
-    req: source.request ? new HttpMessage(source.request) : (noRequest ??= emptyRequest()),
-    res: response ? new HttpMessage(response) : undefined,
-    vars: new Map(),
-    captures: [],
+    req: source.request && !connectionOnly ? new HttpMessage(source.request) : (noRequest ??= emptyRequest()),
+    res: response && !connectionOnly ? new HttpMessage(response) : undefined,
+    vars: NO_VARS,
+    captures: NO_CAPTURES,
     uniqueId: undefined,
     frontend: '',
     backend,

@@ -33,9 +33,12 @@ export class StickRuleSet implements StickRules {
   readonly #matches: Array<StickRule & { claimable: boolean }>;
   readonly #requestStores: StickRule[];
   readonly #responseStores: StickRule[];
+  /** every expression reads the connection only (`stick on src`): the context skips the request */
+  readonly #connectionOnly: boolean;
 
   constructor(backend: Backend, rules: StickRule[]) {
     this.#backend = backend;
+    this.#connectionOnly = rules.every((r) => r.fetch.phase === 'connection');
     const stores = (kinds: StickRuleKind[]) => firstPerTable(rules.filter((r) => kinds.includes(r.kind)));
     this.#requestStores = stores(['on', 'store-request']);
     this.#responseStores = stores(['store-response']);
@@ -78,7 +81,7 @@ export class StickRuleSet implements StickRules {
 
   /** The rules engine's context when it ran, else one built from what the session passed. */
   #sampleContext(ctx: StickRequestContext, response?: MessageHead): SampleContext {
-    return ctx.sample ?? stickSampleContext(ctx, this.#backend.name, response);
+    return ctx.sample ?? stickSampleContext(ctx, this.#backend.name, response, this.#connectionOnly);
   }
 
   #matchFrom(i: number, ctx: StickRequestContext, done: (server: Server | undefined) => void, sample?: SampleContext): void {
