@@ -146,14 +146,18 @@ export class Backend {
     this.runHealthChecks();
   }
 
-  /** Runs the checks (once); `reported` hears of each state change they make, after it is logged. */
+  /**
+   * Runs the checks (once); `reported` hears of each state change they make before it is
+   * logged, so that once the line is out the other workers' copy is on its way (a checker
+   * killed right after its line no longer leaves them, and its successor, unaware).
+   */
   runHealthChecks(reported?: (server: Server, up: boolean, reason: string) => void): void {
     if (this.#checks.length > 0) return;
     for (const s of this.servers) {
       if (!s.config.check || s.config.disabled) continue;
       const check = new HealthCheck(s, this.config, (up, reason) => {
-        this.setHealth(s, up, reason);
         reported?.(s, up, reason);
+        this.setHealth(s, up, reason);
       });
       this.#checks.push(check);
       check.start();
