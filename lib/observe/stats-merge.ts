@@ -31,9 +31,9 @@ const LARGEST: readonly StatColumn[] = ['qtime_max', 'ctime_max', 'rtime_max', '
 const AVERAGED: readonly StatColumn[] = ['qtime', 'ctime', 'rtime', 'ttime'];
 
 // Every other column is the first worker's: configuration (limits, weights, addresses, ids),
-// and state (status, checks, last change), which the runtime API sets alike in every worker.
-// Health checks run in each worker, so their counts (chkfail, chkdown) are one worker's too:
-// a sum would count one server's failure once per worker.
+// and state (status, checks, last change), alike in every worker: the runtime API sets it in
+// all of them, and one worker runs the health checks and passes their results to the others
+// (lib/cluster/health-*), so a sum of check columns would count one check once per worker.
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const rowKey = (r: StatRow) => `${r.type}\0${r.pxname}\0${r.svname}`;
