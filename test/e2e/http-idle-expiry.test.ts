@@ -1,7 +1,7 @@
 // When idle connections end, on both sides: a pooled server connection expires at
-// min(pool-purge-delay, timeout server) counted from its last use (one shared expiry timer,
-// not one per request), and limpet closes server connections the server has not closed
-// with a reset, as HAProxy does, so that no TIME_WAIT is left on the proxy's side. A
+// min(pool-purge-delay, timeout server) counted from its last use, and limpet closes
+// server connections the server has not closed with a reset, as HAProxy does, so that no
+// TIME_WAIT is left on the proxy's side. A
 // keep-alive client is kept for as long as it sends requests within timeout http-keep-alive,
 // and `timeout http-request` still bounds a head started after a keep-alive wait.
 import t from 'tap';
