@@ -1,21 +1,45 @@
-// Sample converters: `%[fetch,lower,map(file.map,default)]`. Each entry checks its arguments
-// at configuration time and returns the function applied to each sample.
+// Sample converters: `%[fetch,lower,map(file.map,default)]`. Each entry says what type it reads
+// (the sample is cast to it first, as HAProxy does) and what it gives, checks its arguments at
+// configuration time and returns the function applied to each sample.
+import { createHash } from 'node:crypto';
 import net from 'node:net';
+import { crc32, djb2, fullHash, sdbm, wt6 } from '../balance/hash-functions.js';
+import { xxh32 } from '../balance/xxh32.js';
+import { xxh64 } from '../persist/xxh64.js';
+import { crc32c } from './crc32c.js';
+import { add64, div64, intSample, mod64, mul64, neg64, parseInt64, sub64 } from './int64.js';
+import { JSON_INPUTS, jsonEscape, type JsonInput } from './json-escape.js';
 import { compileMatcher, PatternError, type MatchMethod } from './pattern-match.js';
 import { readMapFile } from './pattern-file.js';
-import { sampleToString, type Sample } from './sample.js';
+import { castToBytes, castToInt, expandIpv6, formatIpv6, type ChainType, type InputType } from './sample-cast.js';
+import { sampleToString, type Sample, type SampleContext } from './sample.js';
 
 export class ConverterError extends Error {}
 
-export type Converter = (s: Sample) => Sample | undefined;
+/** Applied to each sample; `ctx` is there for the converters reading variables. */
+export type Converter = (s: Sample, ctx?: SampleContext) => Sample | undefined;
 
-interface ConverterDef {
+export interface ConverterDef {
   minArgs: number;
   maxArgs: number;
-  make(args: readonly string[]): Converter;
+  /** what the sample is cast to before the converter sees it (default 'str') */
+  in?: InputType;
+  /** the type it gives (default 'str') */
+  out?: ChainType;
+  /** `input`: the type of the sample reaching the converter, known at configuration time */
+  make(args: readonly string[], input?: ChainType): Converter;
 }
 
 const str = (s: Sample) => sampleToString(s);
+
+/** An optional integer argument (HAProxy's SINT), refused in HAProxy's words. */
+function sintArg(args: readonly string[], index: number): bigint | undefined {
+  const text = args[index];
+  if (text === undefined || text === '') return undefined;
+  const v = parseInt64(text);
+  if (v === undefined) throw new ConverterError(`failed to parse '${text}' as type 'integer' at position ${index + 1}`);
+  return v;
+}
 
 function intArg(text: string | undefined, what: string, fallback?: number): number {
   if (text === undefined || text === '') {
@@ -101,41 +125,7 @@ function maskIpv6(addr: string, bits: number): string {
     const keep = Math.max(0, Math.min(16, bits - i * 16));
     return keep === 0 ? 0 : w & (0xffff ^ ((1 << (16 - keep)) - 1));
   });
-  return compressIpv6(out);
-}
-
-function expandIpv6(addr: string): number[] {
-  let text = addr;
-  const tail: number[] = [];
-  if (text.includes('.')) {
-    // an embedded IPv4 address (`::ffff:1.2.3.4`) is the last two groups
-    const colon = text.lastIndexOf(':');
-    const o = text.slice(colon + 1).split('.').map(Number);
-    tail.push(o[0]! * 256 + o[1]!, o[2]! * 256 + o[3]!);
-    text = text.endsWith('::', colon + 1) ? text.slice(0, colon + 1) : text.slice(0, colon);
-  }
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const gap = text.indexOf('::');
-  if (gap < 0) return [...parse(text), ...tail];
-  const left = parse(text.slice(0, gap));
-  const right = [...parse(text.slice(gap + 2)), ...tail];
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-function compressIpv6(groups: number[]): string {
-  // The longest run of zero groups (two or more) becomes '::', as RFC 5952 writes it.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIpv6(out);
 }
 
 /**
@@ -162,9 +152,101 @@ function urlDecode(text: string, inForm: boolean): string | undefined {
   return out;
 }
 
+/** A binary sample as a string of bytes (a string stays itself). */
+function bytesOf(s: Sample, input: ChainType): string {
+  return typeof s === 'string' && input !== 'ip' && input !== 'int' ? s : castToBytes(s, input).toString('latin1');
+}
+
+/** A variable name as HAProxy's vars_check_arg accepts it: scope, dot, name. */
+const VAR_NAME = /^(?:proc|sess|txn|req|res|check)\.[A-Za-z0-9_.]+$/;
+
+/** The variable's value as an integer, when it is set and has one. */
+function varInt(name: string, ctx: SampleContext | undefined): bigint | undefined {
+  const v = ctx?.vars.get(name);
+  return v === undefined ? undefined : castToInt(v, typeof v === 'string' ? 'str' : 'int');
+}
+
+/**
+ * HAProxy's check_operator: the second operand of add, sub, and... is an integer or the name
+ * of a variable read at run time (a variable not set gives no sample).
+ */
+function operand(args: readonly string[]): (ctx: SampleContext | undefined) => bigint | undefined {
+  const text = args[0];
+  // without an argument HAProxy accepts the line but its operand never has a value
+  if (text === undefined) return () => undefined;
+  if (VAR_NAME.test(text)) return (ctx) => varInt(text, ctx);
+  const v = text === '' ? 0n : parseInt64(text);
+  if (v === undefined) throw new ConverterError('expects an integer or a variable name');
+  return () => v;
+}
+
+function arithmetic(op: (a: bigint, b: bigint) => bigint): ConverterDef {
+  return {
+    minArgs: 0, maxArgs: 1, in: 'int', out: 'int',
+    make(args, input = 'str') {
+      const b = operand(args);
+      return (s, ctx) => {
+        const x = castToInt(s, input);
+        const y = x === undefined ? undefined : b(ctx);
+        return y === undefined ? undefined : intSample(op(x!, y));
+      };
+    },
+  };
+}
+
+function unary(out: 'int' | 'bool', op: (a: bigint) => bigint | boolean): ConverterDef {
+  return {
+    minArgs: 0, maxArgs: 0, in: 'int', out,
+    make(_args, input = 'str') {
+      return (s) => {
+        const x = castToInt(s, input);
+        if (x === undefined) return undefined;
+        const r = op(x);
+        return typeof r === 'boolean' ? r : intSample(r);
+      };
+    },
+  };
+}
+
+/** djb2, sdbm, wt6, crc32, crc32c: an unsigned 32-bit hash of the bytes, `avalanche` when the argument is not 0. */
+function hash32(fn: (key: Uint8Array) => number): ConverterDef {
+  return {
+    minArgs: 0, maxArgs: 1, in: 'bin', out: 'int',
+    make(args, input = 'str') {
+      const avalanche = (sintArg(args, 0) ?? 0n) !== 0n;
+      return (s) => {
+        const h = fn(castToBytes(s, input));
+        return avalanche ? fullHash(h) : h;
+      };
+    },
+  };
+}
+
+/** HAProxy's base64dec: whole quads only, padding only at the end; anything else has no value. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const SHA2_BITS = new Set([224, 256, 384, 512]);
+
+function trim(side: 'left' | 'right'): ConverterDef {
+  return {
+    minArgs: 0, maxArgs: 1,
+    make(args) {
+      const chars = new Set(args[0] ?? '');
+      return (s) => {
+        const v = str(s);
+        let a = 0;
+        let b = v.length;
+        if (side === 'left') while (a < b && chars.has(v[a]!)) a++;
+        else while (b > a && chars.has(v[b - 1]!)) b--;
+        return v.slice(a, b);
+      };
+    },
+  };
+}
+
 export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, ConverterDef>([
   ['ipmask', {
-    minArgs: 1, maxArgs: 2,
+    minArgs: 1, maxArgs: 2, in: 'addr', out: 'ip',
     // HAProxy's ipmask(mask4[,mask6]): an IPv6 address without mask6 gives no sample.
     make(args) {
       const v4 = maskBits(args[0]!, 4);
@@ -192,9 +274,108 @@ export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, Con
   }],
   ['lower', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).toLowerCase() }],
   ['upper', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).toUpperCase() }],
-  ['base64', { minArgs: 0, maxArgs: 0, make: () => (s) => Buffer.from(str(s), 'latin1').toString('base64') }],
-  ['hex', { minArgs: 0, maxArgs: 0, make: () => (s) => Buffer.from(str(s), 'latin1').toString('hex').toUpperCase() }],
-  ['length', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).length }],
+  ['base64', { minArgs: 0, maxArgs: 0, in: 'bin', make: (_a, input = 'str') => (s) => castToBytes(s, input).toString('base64') }],
+  ['b64dec', {
+    minArgs: 0, maxArgs: 0, out: 'bin',
+    make: () => (s) => {
+      const v = str(s);
+      return BASE64.test(v) ? Buffer.from(v, 'base64').toString('latin1') : undefined;
+    },
+  }],
+  ['hex', { minArgs: 0, maxArgs: 0, in: 'bin', make: (_a, input = 'str') => (s) => castToBytes(s, input).toString('hex').toUpperCase() }],
+  ['hex2i', {
+    minArgs: 0, maxArgs: 0, out: 'int',
+    // the digits shifted into a 64-bit integer, which wraps as HAProxy's does
+    make: () => (s) => {
+      const v = str(s);
+      if (!/^[0-9a-fA-F]*$/.test(v)) return undefined;
+      return v === '' ? 0 : intSample(BigInt.asIntN(64, BigInt(`0x${v}`)));
+    },
+  }],
+  ['length', { minArgs: 0, maxArgs: 0, out: 'int', make: () => (s) => str(s).length }],
+  ['bytes', {
+    minArgs: 1, maxArgs: 2, in: 'bin', out: 'bin',
+    make(args, input = 'str') {
+      const offset = sintArg(args, 0);
+      const length = sintArg(args, 1);
+      if (offset === undefined) throw new ConverterError('missing offset');
+      // HAProxy does not check these and reads outside the sample; refuse them instead
+      if (offset < 0n) throw new ConverterError(`offset '${args[0]}' is negative`);
+      if (length !== undefined && length < 0n) throw new ConverterError(`length '${args[1]}' is negative`);
+      const from = Number(offset);
+      const len = length === undefined ? undefined : Number(length);
+      return (s) => {
+        const b = bytesOf(s, input);
+        if (b.length <= from) return '';
+        const rest = b.slice(from);
+        return len !== undefined && len < rest.length ? rest.slice(0, len) : rest;
+      };
+    },
+  }],
+  ['concat', {
+    minArgs: 0, maxArgs: 3,
+    make(args) {
+      const [before = '', name = '', after = ''] = args;
+      if (name !== '' && !VAR_NAME.test(name)) throw new ConverterError(`failed to register variable name '${name}'`);
+      return (s, ctx) => {
+        const v = name === '' ? undefined : ctx?.vars.get(name);
+        return str(s) + before + (v === undefined ? '' : str(v)) + after;
+      };
+    },
+  }],
+  ['ltrim', trim('left')],
+  ['rtrim', trim('right')],
+  ['json', {
+    minArgs: 0, maxArgs: 1,
+    make(args) {
+      const input = (args[0] || 'ascii') as JsonInput;
+      if (!JSON_INPUTS.includes(input)) throw new ConverterError("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'");
+      return (s) => jsonEscape(str(s), input);
+    },
+  }],
+  ['sha1', { minArgs: 0, maxArgs: 0, in: 'bin', out: 'bin', make: (_a, input = 'str') => (s) => createHash('sha1').update(castToBytes(s, input)).digest().toString('latin1') }],
+  ['sha2', {
+    minArgs: 0, maxArgs: 1, in: 'bin', out: 'bin',
+    make(args, input = 'str') {
+      const bits = Number(sintArg(args, 0) ?? 256n);
+      if (!SHA2_BITS.has(bits)) throw new ConverterError(`Unsupported number of bits: '${bits}'`);
+      return (s) => createHash(`sha${bits}`).update(castToBytes(s, input)).digest().toString('latin1');
+    },
+  }],
+  ['djb2', hash32(djb2)],
+  ['sdbm', hash32(sdbm)],
+  ['wt6', hash32(wt6)],
+  ['crc32', hash32(crc32)],
+  ['crc32c', hash32(crc32c)],
+  ['xxh32', {
+    minArgs: 0, maxArgs: 1, in: 'bin', out: 'int',
+    make(args, input = 'str') {
+      const seed = Number(BigInt.asUintN(32, sintArg(args, 0) ?? 0n));
+      return (s) => xxh32(castToBytes(s, input), seed);
+    },
+  }],
+  ['xxh64', {
+    minArgs: 0, maxArgs: 1, in: 'bin', out: 'int',
+    // HAProxy stores the unsigned hash in a signed 64-bit integer: half the values are negative
+    make(args, input = 'str') {
+      const seed = BigInt.asUintN(64, sintArg(args, 0) ?? 0n);
+      return (s) => intSample(BigInt.asIntN(64, xxh64(castToBytes(s, input), seed)));
+    },
+  }],
+  ['add', arithmetic(add64)],
+  ['sub', arithmetic(sub64)],
+  ['mul', arithmetic(mul64)],
+  ['div', arithmetic(div64)],
+  ['mod', arithmetic(mod64)],
+  ['and', arithmetic((a, b) => a & b)],
+  ['or', arithmetic((a, b) => a | b)],
+  ['xor', arithmetic((a, b) => a ^ b)],
+  ['neg', unary('int', neg64)],
+  ['cpl', unary('int', (a) => ~a)],
+  ['bool', unary('bool', (a) => a !== 0n)],
+  ['not', unary('bool', (a) => a === 0n)],
+  ['odd', unary('bool', (a) => (a & 1n) === 1n)],
+  ['even', unary('bool', (a) => (a & 1n) === 0n)],
   ['field', {
     minArgs: 2, maxArgs: 3,
     make(args) {

@@ -3,6 +3,9 @@
 import { splitCommas } from '../rules/http-message.js';
 import type { Phase, Sample, SampleContext, SampleType } from './sample.js';
 import type { MatchMethod } from './pattern-match.js';
+import { fullHash } from '../balance/hash-functions.js';
+import { intSample, parseInt64 } from './int64.js';
+import { addressBytes, expandIpv6, formatIpv6 } from './sample-cast.js';
 
 export interface FetchDef {
   type: SampleType;
@@ -14,6 +17,10 @@ export interface FetchDef {
   fetch(ctx: SampleContext, args: readonly string[]): Sample[];
   /** In a sample expression (not an ACL) only one value is used: HAProxy takes the last header occurrence. */
   single?: 'first' | 'last';
+  /** The one value, when it is not simply the first or last of `fetch`'s. */
+  one?(ctx: SampleContext, args: readonly string[]): Sample | undefined;
+  /** Checks the arguments at configuration time: what is wrong with them, in HAProxy's words. */
+  check?(args: readonly string[]): string | undefined;
 }
 
 const none = { minArgs: 0, maxArgs: 0 };
@@ -78,7 +85,7 @@ function basicAuth(ctx: SampleContext): [string, string] | undefined {
   return colon < 0 ? undefined : [text.slice(0, colon), text.slice(colon + 1)];
 }
 
-const list = (v: string | undefined): string[] => (v === undefined ? [] : [v]);
+const list = <T extends Sample>(v: T | undefined): T[] => (v === undefined ? [] : [v]);
 
 const hdr = (side: 'req' | 'res'): FetchDef => ({
   type: 'str',
@@ -115,6 +122,91 @@ const resCook: FetchDef = {
   fetch: (ctx, a) => (ctx.res ? setCookies(ctx.res.values('set-cookie'), a[0]!) : []),
 };
 const urlParamDef: FetchDef = { type: 'str', minArgs: 1, maxArgs: 2, single: 'first', fetch: urlParam };
+
+/** An argument of HAProxy's type SINT: what is wrong with it, as HAProxy words it. */
+function badInt(args: readonly string[], index: number, required: boolean): string | undefined {
+  const text = args[index];
+  if (text === undefined || text === '') return required ? `expected type 'integer' at position ${index + 1}, but got nothing` : undefined;
+  return parseInt64(text) === undefined ? `failed to parse '${text}' as type 'integer' at position ${index + 1}` : undefined;
+}
+
+const UNITS: Record<string, bigint> = { s: 1n, ms: 1000n, us: 1000000n };
+
+/** HAProxy's date([offset[,unit]]): the time in the unit (seconds by default), plus the offset in that unit. */
+function now(args: readonly string[]): Sample {
+  const unit = UNITS[args[1] || 's']!;
+  const us = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+  const v = unit === 1n ? us / 1000000n : unit === 1000n ? us / 1000n : us;
+  return intSample(v + (args[0] ? parseInt64(args[0])! : 0n));
+}
+
+/** HAProxy's rand([range]): 32 random bits, scaled to 0..range-1 by (bits * range) >> 32. */
+function random(args: readonly string[]): Sample {
+  const bits = Math.floor(Math.random() * 0x100000000);
+  if (!args[0]) return bits;
+  return intSample(BigInt.asIntN(64, BigInt.asUintN(64, BigInt(bits) * BigInt.asUintN(64, parseInt64(args[0])!)) >> 32n));
+}
+
+/**
+ * A header value read as an address, as HAProxy's hdr_ip does: a dotted IPv4 address, alone or
+ * followed by `:port`, or an IPv6 address as inet_pton(3) takes it; anything else is none.
+ */
+function headerAddress(value: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?::|$)/.exec(value);
+  if (m) {
+    const o = m.slice(1, 5).map(Number);
+    return o.every((n) => n <= 255) ? o.join('.') : undefined;
+  }
+  if (value.includes(':') && addressBytes(value) !== undefined && !value.includes('%')) return formatIpv6(expandIpv6(value));
+  return undefined;
+}
+
+const hdrIp: FetchDef = {
+  type: 'ip', minArgs: 1, maxArgs: 2,
+  check: (a) => (a[1] === undefined ? undefined : badInt(a, 1, false)),
+  fetch: (ctx, a) => {
+    const out: string[] = [];
+    for (const v of occurrence(ctx.req.listValues(a[0]!), a)) {
+      const ip = headerAddress(v);
+      if (ip !== undefined) out.push(ip);
+    }
+    return out;
+  },
+  // one value: the occurrence asked for (the last by default), which has to be an address
+  one: (ctx, a) => {
+    const values = ctx.req.listValues(a[0]!);
+    const v = a[1] === undefined ? values[values.length - 1] : occurrence(values, a)[0];
+    return v === undefined ? undefined : headerAddress(v);
+  },
+};
+
+/**
+ * HAProxy's url_port: the port of an absolute URI whose host is an IPv4 address (80 when
+ * absent); none for a relative URI or a host name (limpet never resolves names).
+ */
+function urlPort(target: string): number | undefined {
+  const m = /^http:\/\/(\d+)\.(\d+)\.(\d+)\.(\d+)(?::(\d*))?(?:[/?]|$)/i.exec(target);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255)) return undefined;
+  return m[5] ? Number(m[5]) & 0xffff : 80;
+}
+
+/** HAProxy's base32: sdbm over the Host header then the path (without query), avalanched. */
+function base32(ctx: SampleContext): number {
+  let h = 0;
+  const add = (text: string) => {
+    for (let i = 0; i < text.length; i++) h = (Math.imul(h, 65599) + text.charCodeAt(i)) >>> 0;
+  };
+  add(ctx.req.values('host')[0] ?? '');
+  add(ctx.req.path);
+  return fullHash(h);
+}
+
+/** HAProxy's req.hdrs: the header block as HTTP/1 lines, names lower-cased, ending with the empty line. */
+function headerBlock(ctx: SampleContext): string {
+  let out = '';
+  for (const [name, value] of ctx.req.headers) out += `${name.toLowerCase()}: ${value}\r\n`;
+  return `${out}\r\n`;
+}
 
 export const FETCHES: ReadonlyMap<string, FetchDef> = new Map<string, FetchDef>([
   ['always_true', { type: 'bool', ...none, fetch: () => [true] }],
@@ -180,6 +272,20 @@ export const FETCHES: ReadonlyMap<string, FetchDef> = new Map<string, FetchDef>(
   ['unique-id', { type: 'str', ...none, fetch: (ctx) => list(ctx.uniqueId) }],
   ['fe_name', { type: 'str', ...none, fetch: (ctx) => [ctx.frontend] }],
   ['be_name', { type: 'str', ...none, fetch: (ctx) => list(ctx.backend) }],
+  ['int', { type: 'int', ...one, check: (a) => badInt(a, 0, true), fetch: (_ctx, a) => [intSample(parseInt64(a[0]!)!)] }],
+  ['str', { type: 'str', minArgs: 0, maxArgs: 1, fetch: (_ctx, a) => [a[0] ?? ''] }], // str() is the empty string
+  ['env', { type: 'str', ...one, fetch: (_ctx, a) => list(process.env[a[0]!]) }],
+  ['rand', { type: 'int', minArgs: 0, maxArgs: 1, check: (a) => badInt(a, 0, false), fetch: (_ctx, a) => [random(a)] }],
+  ['date', {
+    type: 'int', minArgs: 0, maxArgs: 2,
+    check: (a) => badInt(a, 0, false) ?? (a[1] && !(a[1] in UNITS) ? `expects 's', 'ms' or 'us', got '${a[1]}'` : undefined),
+    fetch: (_ctx, a) => [now(a)],
+  }],
+  ['hdr_ip', hdrIp],
+  ['req.hdr_ip', hdrIp],
+  ['url_port', { type: 'int', ...none, fetch: (ctx) => list(urlPort(ctx.req.target)) }],
+  ['base32', { type: 'int', ...none, fetch: (ctx) => [base32(ctx)] }],
+  ['req.hdrs', { type: 'str', ...none, fetch: (ctx) => [headerBlock(ctx)] }],
   ['req.rdp_cookie_cnt', {
     type: 'int', minArgs: 0, maxArgs: 1,
     // An RDP client's first bytes carry `Cookie: mstshash=...`; in HTTP this is a Cookie header.

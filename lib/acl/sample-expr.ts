@@ -5,6 +5,7 @@ import type { SourceLocation } from '../config/types.js';
 import { splitCalls } from './call-syntax.js';
 import { ConverterError, CONVERTERS, type Converter } from './converters.js';
 import { FETCHES } from './fetches.js';
+import { canCast, type ChainType } from './sample-cast.js';
 import type { Phase, Sample, SampleContext, SampleType } from './sample.js';
 
 export interface SampleExpr {
@@ -48,28 +49,37 @@ export function compileSampleExpr(text: string, where: SourceLocation, keyword: 
   if (first!.name === 'var' && !/^(txn|req|res|sess|proc)\.[A-Za-z0-9_.]+$/.test(args[0]!)) fail(`invalid variable name '${args[0]}' (expected txn.NAME)`);
   if (first!.name.startsWith('http_auth') && first!.name !== 'http_auth_user') referenceSink?.('userlist', args[0]!, where);
   if (first!.name === 'nbsrv') referenceSink?.('backend', args[0]!, where);
+  const argError = def.check?.(args);
+  if (argError !== undefined) fail(`fetch method '${first!.name}' : ${argError} in '${text}'`);
+  // Each converter reads the type the previous one gives, cast as HAProxy casts it, or the
+  // line is refused (a binary or a method where an integer is wanted).
+  let chainType: ChainType = def.type;
   const convs: Converter[] = rest.map((c) => {
     const cd = CONVERTERS.get(c.name);
     if (!cd) return fail(`unknown converter '${c.name}' in '${text}'`, ConfigErrorCode.UNSUPPORTED);
     if (c.args.length < cd.minArgs || c.args.length > cd.maxArgs) {
       return fail(`converter '${c.name}' expects ${cd.minArgs === cd.maxArgs ? cd.minArgs : `${cd.minArgs} to ${cd.maxArgs}`} argument(s) in '${text}'`);
     }
+    if (!canCast(chainType, cd.in ?? 'str')) return fail(`converter '${c.name}' cannot be applied to a sample of type '${chainType}' in '${text}'`);
     try {
-      return cd.make(c.args);
+      const made = cd.make(c.args, chainType);
+      chainType = cd.out ?? 'str';
+      return made;
     } catch (err) {
-      if (err instanceof ConverterError) return fail(`converter '${c.name}': ${err.message}`);
+      if (err instanceof ConverterError) return fail(`invalid args in converter '${c.name}' : ${err.message} in '${text}'`);
       throw err;
     }
   });
-  const convert = (s: Sample): Sample | undefined => {
+  const convert = (s: Sample, ctx: SampleContext): Sample | undefined => {
     let v: Sample | undefined = s;
     for (const c of convs) {
       if (v === undefined) return undefined;
-      v = c(v);
+      v = c(v, ctx);
     }
     return v;
   };
-  const type: SampleType = convs.length > 0 ? 'str' : def.type;
+  // a binary sample is matched and printed as a string of bytes
+  const type: SampleType = (chainType as ChainType) === 'bin' ? 'str' : (chainType as SampleType);
   return {
     text,
     fetchName: first!.name,
@@ -80,16 +90,20 @@ export function compileSampleExpr(text: string, where: SourceLocation, keyword: 
       if (convs.length === 0) return values;
       const out: Sample[] = [];
       for (const v of values) {
-        const c = convert(v);
+        const c = convert(v, ctx);
         if (c !== undefined) out.push(c);
       }
       return out;
     },
     one(ctx) {
+      if (def.one) {
+        const v = def.one(ctx, fetchArgs);
+        return v === undefined ? undefined : convert(v, ctx);
+      }
       const values = def.fetch(ctx, fetchArgs);
       if (values.length === 0) return undefined;
       const v = def.single === 'last' ? values[values.length - 1]! : values[0]!;
-      return convert(v);
+      return convert(v, ctx);
     },
   };
 }
