@@ -23,7 +23,7 @@ t.test('accepted', async (t) => {
 
 t.test('refused with file, line and keyword', async (t) => {
   const cases: Array<[string, RegExp]> = [
-    ['balance hash req.hdr(host),sha1', /limpet\.cfg:7\].*'balance'.*unsupported converter 'sha1'/],
+    ['balance hash req.hdr(host),nosuchconv', /limpet\.cfg:7\].*'balance'.*unsupported converter 'nosuchconv'/],
     ['balance hash req.hdr(host),field(1)', /limpet\.cfg:7\].*'balance'.*converter 'field' expects 2 to 3 argument/],
     ['balance hash query,lower', /limpet\.cfg:7\].*'balance'.*unsupported sample expression 'query,lower'/],
     ['balance url_param sid check_get', /limpet\.cfg:7\].*unknown 'url_param' option 'check_get'/],
