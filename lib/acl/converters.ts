@@ -32,10 +32,11 @@ export interface ConverterDef {
 
 const str = (s: Sample) => sampleToString(s);
 
-/** An optional integer argument (HAProxy's SINT), refused in HAProxy's words. */
+/** An optional integer argument (HAProxy's SINT), refused in HAProxy's words; written but empty, it is 0. */
 function sintArg(args: readonly string[], index: number): bigint | undefined {
   const text = args[index];
-  if (text === undefined || text === '') return undefined;
+  if (text === undefined) return undefined;
+  if (text === '') return 0n;
   const v = parseInt64(text);
   if (v === undefined) throw new ConverterError(`failed to parse '${text}' as type 'integer' at position ${index + 1}`);
   return v;
@@ -172,8 +173,8 @@ function varInt(name: string, ctx: SampleContext | undefined): bigint | undefine
  */
 function operand(args: readonly string[]): (ctx: SampleContext | undefined) => bigint | undefined {
   const text = args[0];
-  // without an argument HAProxy accepts the line but its operand never has a value
-  if (text === undefined) return () => undefined;
+  // HAProxy accepts the converter without an argument and reads it as 0 (`add` adds nothing)
+  if (text === undefined) return () => 0n;
   if (VAR_NAME.test(text)) return (ctx) => varInt(text, ctx);
   const v = text === '' ? 0n : parseInt64(text);
   if (v === undefined) throw new ConverterError('expects an integer or a variable name');

@@ -84,6 +84,10 @@ t.test('arithmetic on signed 64-bit integers, clamped as HAProxy clamps', async 
     ['str(x),add(txn.n)', '7'],
     ['int(1),add(txn.missing)', ''],
     ['int(1),add(txn.s)', '13'],
+    ['str(5),add', '5'], // HAProxy reads a missing operand as 0
+    ['str(5),add()', '5'],
+    ['str(5),mul', '0'],
+    ['str(5),and', '0'],
   ];
   const ctx = ctxOf(undefined, { 'txn.n': 7, 'txn.s': '12' });
   for (const [e, want] of cases) t.equal(show(e, ctx), want, e);
@@ -103,6 +107,8 @@ t.test('string and binary converters', async (t) => {
     ['str(abcdef),bytes(2,3)', 'cde'],
     ['str(abcdef),bytes(10)', ''],
     ['str(abcdef),bytes(0,0)', ''],
+    ['str(abcdef),bytes(1,)', ''], // an empty length is 0
+    ['str(abc),xxh32(4294967297)', '2856167679'], // the seed is cut to 32 bits
     ['str(abc),bytes(1),hex', '6263'],
     ['str(xxabcxx),ltrim(x)', 'abcxx'],
     ['str(xxabcxx),rtrim(x)', 'xxabc'],

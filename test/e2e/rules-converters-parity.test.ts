@@ -33,6 +33,9 @@ const EXPRS = [
   'req.hdr(x-b64),b64dec', 'req.hdr(x-b64),b64dec,hex', 'req.hdr(x-s),b64dec', 'req.hdr(x-s),base64,b64dec',
   'req.hdr(x-hex),hex2i', 'req.hdr(x-s),hex2i', 'req.hdr(x-hexbig),hex2i', 'int(255),hex', 'int(-2),base64',
   'req.hdr(x-s),length', 'req.hdr(x-s),hex,lower',
+  // accepted by HAProxy without their argument: a missing operand is 0, an empty length is 0
+  'req.hdr(x-n),add', 'req.hdr(x-n),mul', 'req.hdr(x-n),and()', 'req.hdr(x-s),bytes(1,)', 'req.hdr(x-s),ltrim', 'req.hdr(x-s),json',
+  'req.hdr(x-s),concat', 'req.hdr(x-s),xxh32(4294967297)', 'req.hdr(x-s),djb2(0)',
   // fetches
   'int(42)', 'int(-9223372036854775808)', 'str(hello)', 'str()', 'env(HOME)', 'env(LIMPET_PARITY_UNSET)',
   'req.hdr_ip(x-ip)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-ip6)', 'req.hdr_ip(x-ip,1)', 'req.hdr_ip(x-notip)', 'hdr_ip(x-ip6),ipmask(8,16)',
@@ -102,7 +105,7 @@ t.test('converters and fetches: limpet and HAProxy answer the same', { skip: hav
   // the comparison means something only if most expressions have a value
   const empty = EXPRS.filter((_e, i) => bodies[i] === '[]');
   t.same(empty, ['req.hdr(x-n),add(txn.unset)', 'req.hdr(x-s),b64dec', 'req.hdr(x-missing),add(1)', 'req.hdr(x-bad8),json(utf8)',
-    'req.hdr(x-s),hex2i', 'str()', 'env(LIMPET_PARITY_UNSET)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-notip)', 'url_port'].sort((a, b) => EXPRS.indexOf(a) - EXPRS.indexOf(b)),
+    'req.hdr(x-s),hex2i', 'str()', 'env(LIMPET_PARITY_UNSET)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-notip)', 'url_port', 'req.hdr(x-s),bytes(1,)'].sort((a, b) => EXPRS.indexOf(a) - EXPRS.indexOf(b)),
   'the expressions without a value are the expected ones');
   t.equal(bodies[EXPRS.indexOf('req.hdr(x-s),djb2')], `[${djb2Of('Hello; World')}]`, 'djb2 agrees with an independent computation');
 
