@@ -15,14 +15,14 @@ import type { ProxyConfig, Timeouts } from '../config/types.js';
 import type { Logger } from '../observe/logger.js';
 import type { LocalResponder } from '../observe/observer.js';
 import type { LocalResponse } from '../observe/stats-page.js';
-import { saysClose } from '../rules/responses.js';
+import { saysClose, withConnection } from '../rules/responses.js';
 import type { HttpTracker, TrafficHooks } from '../observe/traffic-tracker.js';
 import { editRequestCookie, editResponseCookie, lookupCookie, persistRuleFor, type CookieLookup } from '../persist/cookie-persistence.js';
 import { postBodyToScan, wantsPostBody } from '../balance/post-body.js';
 import { errorResponse } from './error-pages.js';
 import { DEFAULT_MAXHDR, hopByHopLines, requestHeadProblem, responseHeadProblem } from './head-rules.js';
 import { HeadEdit, MessageHead } from './message-head.js';
-import type { HttpRules, RuleTransaction } from '../rules/http-rules.js';
+import type { HttpRules, RequestVerdict, RuleTransaction } from '../rules/http-rules.js';
 import { socketAddresses, type ProxiedAddresses } from '../tcp/proxy-protocol.js';
 import { findHeadEnd, HttpParseError, MessageParser, type ParsedHead } from './parser.js';
 
@@ -264,17 +264,7 @@ export class HttpSession implements ServerConnectionOwner {
       head,
     );
     if (verdict) {
-      if (verdict.respond) {
-        // HAProxy keeps the connection after a rule's answer when no request body is left to read.
-        const keep = verdict.keepAlive && parsed.shouldKeepAlive && parsed.versionMinor === 1 && !this.#stopping &&
-          this.#fe.config.httpConnMode !== 'close' && requestFraming(head).kind === 'none';
-        if (verdict.later) return this.#answerLater(verdict.later, head, keep);
-        if (!keep) return this.#reject(verdict.status ?? 200, 'answered by http-request rules', verdict.respond);
-        this.#client.write(verdict.respond);
-        this.#traffic?.local(head.startLine, verdict.status ?? 200);
-        this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
-        return; // #readHead goes on with the next request
-      }
+      if (verdict.respond) return this.#answerRequestRule(verdict, head, parsed);
       head = verdict.head;
       backend = verdict.backend;
     }
@@ -346,6 +336,59 @@ export class HttpSession implements ServerConnectionOwner {
       if (server?.usable) tx.stickServer = server;
       this.#dispatch(tx, true);
     });
+  }
+
+  /**
+   * An answer made by http-request rules (deny, return, auth, redirect, use-service, monitor-uri).
+   * As in HAProxy 2.6, the connection goes on after it when the whole request is already in (its
+   * body, if any, within what HAProxy's buffer holds): that body is dropped unread, never parsed
+   * as a request. A body still on its way, or one larger than the buffer, ends the connection
+   * after the answer, which then says `connection: close`; so does a redirect of any request
+   * with a body.
+   */
+  #answerRequestRule(verdict: RequestVerdict, head: MessageHead, parsed: ParsedHead): void {
+    const status = verdict.status ?? 200;
+    const http10 = parsed.versionMinor === 0;
+    let keep = verdict.keepAlive === true && parsed.shouldKeepAlive && !this.#stopping && this.#fe.config.httpConnMode !== 'close';
+    const framing = requestFraming(head);
+    if (framing.kind !== 'none') {
+      const whole = keep && !verdict.redirect ? this.#wholeBody(head, framing, this.#in, this.#reqParser!) : undefined;
+      if (whole === undefined) keep = false;
+      else this.#in = this.#in.subarray(whole);
+    }
+    const isHead = parsed.method === 'HEAD';
+    if (verdict.later) return this.#answerLater(verdict.later, head, { keep, http10, isHead });
+    const page = answerBytes(verdict.respond!, keep, http10, isHead);
+    if (!keep) return this.#reject(status, 'answered by http-request rules', page);
+    this.#client.write(page);
+    this.#traffic?.local(head.startLine, status);
+    this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
+    // #readHead goes on with the next request
+  }
+
+  /**
+   * How many bytes at the start of `buf` complete the body framed by `framing`, when all of it
+   * is there and HAProxy's buffer would hold the whole message (else undefined: HAProxy has not
+   * read it all either). A malformed chunked body counts as not there.
+   */
+  #wholeBody(head: MessageHead, framing: BodyFraming, buf: Buffer, parser: MessageParser): number | undefined {
+    let take: number;
+    let payload: number;
+    if (framing.kind === 'length') {
+      if (buf.length < framing.remaining) return undefined;
+      take = payload = framing.remaining;
+    } else if (framing.kind === 'chunked') {
+      let decoded = 0;
+      try {
+        const p = parser.feedChunked(buf, (data) => (decoded += data.length));
+        if (!p.done) return undefined;
+        take = p.consumed;
+      } catch {
+        return undefined;
+      }
+      payload = decoded + CHUNKED_EXTRA;
+    } else return framing.kind === 'none' ? 0 : undefined;
+    return bufferedSize(head, payload) <= this.#maxHead - HTX_OVERHEAD ? take : undefined;
   }
 
   /** Which idle connections this request may take, following `http-reuse` (HAProxy's meaning). */
@@ -606,7 +649,7 @@ export class HttpSession implements ServerConnectionOwner {
       if (tx.method === 'CONNECT' && status >= 200 && status < 300) return this.#startTunnel(tx, head, rest, false);
       if (tx.rules && this.#fe.rules) {
         const verdict = this.#fe.rules.onResponse(tx.rules, head);
-        if (verdict.respond) return this.#reject(verdict.status ?? 502, 'denied by http-response rules', verdict.respond);
+        if (verdict.respond) return this.#answerResponseRule(tx, parsed, head, rest, verdict.respond, verdict.status ?? 502);
         head = verdict.head;
       }
       if (tx.server) tx.backend.stick?.storeResponse({ src: clientIp(this.remoteAddress), request: tx.head, sample: tx.rules?.ctx }, head, tx.server);
@@ -645,6 +688,32 @@ export class HttpSession implements ServerConnectionOwner {
       }
       return;
     }
+  }
+
+  /**
+   * An answer made by http-response rules (deny, return) in place of the server's response,
+   * which is dropped. As in HAProxy 2.6 the client connection goes on after it (unless the
+   * request was not all sent, or the answer says close), and the server connection is kept only
+   * when all of its response had already come with the head (within HAProxy's buffer).
+   */
+  #answerResponseRule(tx: Transaction, parsed: ParsedHead, head: MessageHead, rest: Buffer, page: Buffer, status: number): void {
+    const framing = responseFraming(head, parsed.statusCode ?? 0, tx.method);
+    tx.resBody = framing;
+    let serverKeep = parsed.shouldKeepAlive && !tx.serverClose;
+    if (serverKeep) {
+      const whole = this.#wholeBody(head, framing, rest, this.#resParser!);
+      if (whole === undefined) serverKeep = false;
+      else if (whole < rest.length) tx.serverTainted = true;
+    }
+    tx.resKeepAlive = serverKeep;
+    tx.resStarted = true;
+    tx.resDone = true;
+    tx.clientKeepAlive = tx.keepAlive && !tx.clientClose && !this.#stopping && tx.reqBodyDone && !saysClose(page) &&
+      !(this.#clientEnded && this.#in.length === 0);
+    this.#client.write(answerBytes(page, tx.clientKeepAlive, tx.http10, tx.method === 'HEAD'));
+    this.#fe.log.debug(`${this.remoteAddress}: ${status} (denied by http-response rules)`);
+    this.#traffic?.rejected(status, 'denied by http-response rules');
+    this.#finish(tx);
   }
 
   #pumpResponseBody(tx: Transaction, chunk: Buffer): void {
@@ -973,19 +1042,21 @@ export class HttpSession implements ServerConnectionOwner {
   /**
    * An answer limpet makes itself that is not ready yet (in a worker of several, the stats of
    * every worker, which the primary gathers): the client is not read meanwhile. Then as
-   * #respondLocally (the stats page), or as a rule's answer (`ruleKeep` set), which may keep
-   * the connection for the next request.
+   * #respondLocally (the stats page), or as a rule's answer (`rule` set), which may keep the
+   * connection for the next request.
    */
-  #answerLater(later: Promise<LocalResponse>, head: MessageHead, ruleKeep?: boolean): void {
+  #answerLater(later: Promise<LocalResponse>, head: MessageHead, rule?: { keep: boolean; http10: boolean; isHead: boolean }): void {
     this.#localPending = true;
     this.#pauseClient();
     const send = (r: LocalResponse) => {
       this.#localPending = false;
       if (this.#closed) return;
       this.#resumeClient();
-      if (ruleKeep === undefined) return this.#respondLocally(r.status, r.bytes, head);
-      if (!ruleKeep || this.#stopping || saysClose(r.bytes)) return this.#reject(r.status, 'answered by http-request rules', r.bytes);
-      this.#client.write(r.bytes);
+      if (rule === undefined) return this.#respondLocally(r.status, r.bytes, head);
+      const keep = rule.keep && !this.#stopping && !saysClose(r.bytes);
+      const bytes = answerBytes(r.bytes, keep, rule.http10, rule.isHead);
+      if (!keep) return this.#reject(r.status, 'answered by http-request rules', bytes);
+      this.#client.write(bytes);
       this.#traffic?.local(head.startLine, r.status);
       this.#armHeadTimer(this.#fe.timeouts.httpKeepAlive ?? this.#fe.timeouts.httpRequest ?? this.#fe.timeouts.client, true);
       this.#readHead();
@@ -1067,6 +1138,38 @@ export class HttpSession implements ServerConnectionOwner {
     this.#traffic?.closed();
     this.#fe.onClose(this);
   }
+}
+
+/**
+ * HAProxy stores a message in its buffer as HTX blocks: the start line's three parts, each
+ * header's name and value with 8 bytes of block index, and the body's payload. Measured
+ * against HAProxy 2.6: a request is wholly read (and an answer made to it keeps the connection)
+ * when this size is at most tune.bufsize - tune.maxrewrite - HTX_OVERHEAD, and a chunked body
+ * costs CHUNKED_EXTRA bytes more than its payload.
+ */
+const HTX_OVERHEAD = 93;
+const CHUNKED_EXTRA = 9;
+
+function bufferedSize(head: MessageHead, payload: number): number {
+  let size = head.startLine.length - 2 + payload;
+  for (const h of head.headers) size += 8 + h.name.length + (h.valueEnd - h.valueStart);
+  return size;
+}
+
+/**
+ * A rule's answer as the client gets it: `connection: close` added when the connection ends
+ * after it (unless the answer already says so), `connection: keep-alive` for an HTTP/1.0 client
+ * that keeps it, and no body in answer to HEAD (HAProxy skips the payload).
+ */
+function answerBytes(answer: Buffer, keep: boolean, http10: boolean, isHead: boolean): Buffer {
+  let out = answer;
+  if (!keep && !saysClose(answer)) out = withConnection(answer, 'close');
+  else if (keep && http10) out = withConnection(answer, 'keep-alive');
+  if (isHead) {
+    const end = out.indexOf('\r\n\r\n');
+    if (end >= 0) out = out.subarray(0, end + 4);
+  }
+  return out;
 }
 
 function requestFraming(head: MessageHead): BodyFraming {

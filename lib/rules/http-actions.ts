@@ -25,9 +25,10 @@ export interface RuleState {
 
 /**
  * undefined: go on with the next rule. `later`: the answer is on its way (use-service in a
- * worker of several); `respond` is then empty and the session waits for `later`.
+ * worker of several); `respond` is then empty and the session waits for `later`. `redirect`:
+ * the answer is a redirect, after which HAProxy closes when the request has a body.
  */
-export type RuleOutcome = undefined | { stop: true } | { respond: Buffer; status: number; later?: Promise<LocalResponse> };
+export type RuleOutcome = undefined | { stop: true } | { respond: Buffer; status: number; later?: Promise<LocalResponse>; redirect?: boolean };
 
 /** The `respond` of an answer that comes `later`. */
 const NOT_YET = Buffer.alloc(0);
@@ -174,7 +175,7 @@ const redirect: ActionParser = (args, p) => {
       if (type === 'prefix') location = (t === '/' ? '' : t) + uri;
       else location = `${t}://${req.values('host')[0] ?? ''}${uri}`;
     }
-    return { respond: redirectResponse(code, location, cookies), status: code };
+    return { respond: redirectResponse(code, location, cookies), status: code, redirect: true };
   };
 };
 

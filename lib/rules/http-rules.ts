@@ -35,6 +35,8 @@ export interface RequestVerdict {
   later?: Promise<LocalResponse>;
   /** the answer leaves the connection open (HAProxy's behaviour) unless it says `connection: close` */
   keepAlive?: boolean;
+  /** the answer is a redirect: HAProxy closes after it when the request has a body, even one fully received */
+  redirect?: boolean;
   status?: number;
   txn: RuleTransaction;
 }
@@ -91,8 +93,8 @@ export class HttpRules {
     };
     const txn: RuleTransaction = { ctx };
     const fe = this.#feRules;
-    const answer = (out: { respond: Buffer; status: number; later?: Promise<LocalResponse> }): RequestVerdict =>
-      ({ head, respond: out.respond, status: out.status, keepAlive: !saysClose(out.respond), txn, later: out.later });
+    const answer = (out: { respond: Buffer; status: number; later?: Promise<LocalResponse>; redirect?: boolean }): RequestVerdict =>
+      ({ head, respond: out.respond, status: out.status, keepAlive: !saysClose(out.respond), redirect: out.redirect === true, txn, later: out.later });
     if (fe.monitorUri !== undefined && req.path === fe.monitorUri) return answer({ respond: monitorResponse(), status: 200 });
     if (fe.uniqueIdFormat) ctx.uniqueId = fe.uniqueIdFormat.render(ctx);
     const state: RuleState = { ctx, msg: req, errorPage: (status) => this.#rulePage(status, txn.backend) };
@@ -139,7 +141,8 @@ export class HttpRules {
     if (!be?.httpResponse.length && !this.#feRules.httpResponse.length) return { head };
     const res = new HttpMessage(head);
     txn.ctx.res = res;
-    const state: RuleState = { ctx: txn.ctx, msg: res, errorPage: (status) => this.errorPage(status, txn.backend) };
+    // A deny here answers like one in http-request rules: the client connection may go on.
+    const state: RuleState = { ctx: txn.ctx, msg: res, errorPage: (status) => this.#rulePage(status, txn.backend) };
     for (const rules of [be?.httpResponse ?? [], this.#feRules.httpResponse]) {
       const out = runRules(rules, state);
       if (out && 'respond' in out) return { head, respond: out.respond, status: out.status };

@@ -38,8 +38,9 @@ export function reason(status: number): string {
 }
 
 /** HAProxy's built-in page for `status`, with extra header lines. */
-// HAProxy's own pages for these end the connection; the others leave it open.
-const CLOSING = new Set([400, 408, 500, 501, 502, 503, 504]);
+// Of HAProxy 2.6's own pages only these say `connection: close` when a rule answers with them
+// (deny_status 400 or 408); after the others (500 to 504 included) the connection goes on.
+const CLOSING = new Set([400, 408]);
 
 export function generatedPage(status: number, extraHeaders: string[] = [], close = CLOSING.has(status)): Buffer {
   const text = EXTRA_TEXT[status] ?? 'An error occurred.';
@@ -56,6 +57,16 @@ export function buildResponse(status: number, why: string, headers: string[], bo
 export function saysClose(response: Buffer): boolean {
   const end = response.indexOf('\r\n\r\n');
   return /\r\nconnection:[ \t]*close/i.test(response.toString('latin1', 0, end < 0 ? response.length : end));
+}
+
+/**
+ * The answer with `connection: VALUE` added as its last header line, as HAProxy adds it when it
+ * closes the client connection after the answer (`close`) or keeps an HTTP/1.0 one (`keep-alive`).
+ */
+export function withConnection(response: Buffer, value: 'close' | 'keep-alive'): Buffer {
+  const end = response.indexOf('\r\n\r\n');
+  if (end < 0) return response;
+  return Buffer.concat([response.subarray(0, end + 2), Buffer.from(`connection: ${value}\r\n`, 'latin1'), response.subarray(end + 2)]);
 }
 
 export function redirectResponse(code: number, location: string, extraHeaders: string[]): Buffer {
