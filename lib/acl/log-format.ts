@@ -6,6 +6,7 @@ import { ConfigError, ConfigErrorCode } from '../config/config-error.js';
 import type { SourceLocation } from '../config/types.js';
 import { compileSampleExpr } from './sample-expr.js';
 import { sampleToString, type Phase, type SampleContext } from './sample.js';
+import { logFormatText } from './sample-text.js';
 
 type Part = (ctx: SampleContext, hex: boolean) => string;
 
@@ -100,7 +101,7 @@ export function compileLogFormat(text: string, where: SourceLocation, keyword: s
       phase ??= expr.phase;
       parts.push((ctx) => {
         const v = expr.one(ctx);
-        return v === undefined ? '' : sampleToString(v);
+        return v === undefined ? '' : logFormatText(sampleToString(v));
       });
       i = end + 1;
       continue;

@@ -8,6 +8,7 @@ import { compileSampleExpr } from '../../lib/acl/sample-expr.js';
 import { compileAcl } from '../../lib/acl/acl.js';
 import { sampleToString, type Sample, type SampleContext } from '../../lib/acl/sample.js';
 import { ConfigError } from '../../lib/config/config-error.js';
+import { logFormatText } from '../../lib/acl/sample-text.js';
 
 const where = { file: 'u.cfg', line: 7 };
 
@@ -210,4 +211,11 @@ t.test('arguments are checked at configuration time, naming file and line', asyn
   for (const e of ['str(a),add', 'str(a),json', 'str(a),json()', 'str(a),concat', 'str(a),ltrim', 'src,lower,add(1)', 'str(a),xxh64(-1)']) {
     t.doesNotThrow(() => compileSampleExpr(e, where, 'http-request'), e);
   }
+});
+
+t.test('a sample written into a log-format string, as HAProxy writes it', async (t) => {
+  t.equal(logFormatText('plain text'), 'plain text');
+  t.equal(logFormatText('a\r\nb\tc\x7fd'), 'a%0D%0Ab\tc%7Fd', 'CR, LF and DEL escaped, tab kept');
+  t.equal(logFormatText('ab\0cd\n'), 'ab', 'cut at NUL');
+  t.equal(logFormatText('\xff"%\\'), '\xff"%\\', 'high bytes, quote, percent and backslash kept');
 });

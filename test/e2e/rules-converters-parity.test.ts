@@ -40,6 +40,8 @@ const EXPRS = [
   'int(42)', 'int(-9223372036854775808)', 'str(hello)', 'str()', 'env(HOME)', 'env(LIMPET_PARITY_UNSET)',
   'req.hdr_ip(x-ip)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-ip6)', 'req.hdr_ip(x-ip,1)', 'req.hdr_ip(x-notip)', 'hdr_ip(x-ip6),ipmask(8,16)',
   'url_port', 'base32', 'req.hdrs,length', 'req.hdrs,sha1,hex', 'req.hdrs,field(1,:)',
+  // raw bytes written out: control characters but tab as %XX, cut at NUL
+  'req.hdrs', 'str(AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH3+A/yIlXABB),b64dec', 'req.hdr(x-s),sha1',
 ];
 
 const config = (port: number, origin: number) => `
@@ -61,6 +63,7 @@ ${EXPRS.map((e, i) => `    http-request return status 200 content-type text/plai
     http-request set-header X-Hash %[req.hdr(x-s),djb2(1),mod(100)]
     http-request set-header X-Date-Ok %[date,sub(1700000000),bool]
     http-request set-header X-Rand-Range %[rand(10),div(10)]
+    http-request set-header X-Raw %[str(AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH3+A/yIlXABB),b64dec]
     default_backend be
 
 backend be
@@ -132,7 +135,7 @@ t.test('converters and fetches: limpet and HAProxy answer the same', { skip: hav
     const [ours, theirs] = [await ask(lport, bytes), await ask(hport, bytes)];
     const seen = (r: { body: string }) => {
       const e = echoOf({ status: 200, headers: [], body: r.body });
-      return { hash: echoHeader(e, 'x-hash'), date: echoHeader(e, 'x-date-ok'), rand: echoHeader(e, 'x-rand-range') };
+      return { hash: echoHeader(e, 'x-hash'), date: echoHeader(e, 'x-date-ok'), rand: echoHeader(e, 'x-rand-range'), raw: echoHeader(e, 'x-raw') };
     };
     t.same(seen(ours), seen(theirs), `set-header with X-S ${s}: limpet (found) vs HAProxy (wanted)`);
     t.same(seen(ours).rand, ['0'], 'rand(10),div(10) is 0');
