@@ -1,7 +1,7 @@
 // Sample converters: `%[fetch,lower,map(file.map,default)]`. Each entry says what type it reads
 // (the sample is cast to it first, as HAProxy does) and what it gives, checks its arguments at
 // configuration time and returns the function applied to each sample.
-import { createHash } from 'node:crypto';
+import { createHash, getHashes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { crc32, djb2, fullHash, sdbm, wt6 } from '../balance/hash-functions.js';
 import { xxh32 } from '../balance/xxh32.js';
@@ -11,6 +11,7 @@ import { add64, div64, intSample, mod64, mul64, neg64, parseInt64, sub64 } from 
 import { JSON_INPUTS, jsonEscape, type JsonInput } from './json-escape.js';
 import { compileMatcher, PatternError, type MatchMethod } from './pattern-match.js';
 import { readMapFile } from './pattern-file.js';
+import { gmtime, localtime, strftime } from './strftime.js';
 import { castToBytes, castToInt, expandIpv6, formatIpv6, type ChainType, type InputType } from './sample-cast.js';
 import { sampleToString, type Sample, type SampleContext } from './sample.js';
 
@@ -245,6 +246,38 @@ function trim(side: 'left' | 'right'): ConverterDef {
   };
 }
 
+/** A converter reading a variable (strcmp, secure_memcmp): its name must be one HAProxy accepts. */
+function varArg(args: readonly string[]): string {
+  const name = args[0] ?? '';
+  if (!VAR_NAME.test(name)) throw new ConverterError(`failed to register variable name '${name}'`);
+  return name;
+}
+
+const TIME_UNITS: Record<string, 's' | 'ms' | 'us'> = { s: 's', ms: 'ms', us: 'us' };
+
+/** HAProxy masks a date to 55 bits before formatting it, so a negative one is far in the future. */
+const dateBits = (v: bigint): bigint => v & 0x007fffffffffffffn;
+
+const HTTP_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const HTTP_MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** utime and ltime: strftime of the integer date plus an optional offset in seconds. */
+function timeFormat(local: boolean): ConverterDef {
+  return {
+    minArgs: 1, maxArgs: 2, in: 'int',
+    make(args, input = 'str') {
+      const format = args[0]!;
+      const offset = sintArg(args, 1) ?? 0n;
+      return (s) => {
+        const v = castToInt(s, input);
+        if (v === undefined) return undefined;
+        const epoch = dateBits(v) + offset;
+        return strftime(format, local ? localtime(epoch) : gmtime(epoch));
+      };
+    },
+  };
+}
+
 export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, ConverterDef>([
   ['ipmask', {
     minArgs: 1, maxArgs: 2, in: 'addr', out: 'ip',
@@ -363,6 +396,78 @@ export const CONVERTERS: ReadonlyMap<string, ConverterDef> = new Map<string, Con
       return (s) => intSample(BigInt.asIntN(64, xxh64(castToBytes(s, input), seed)));
     },
   }],
+  ['url_enc', {
+    minArgs: 0, maxArgs: 1,
+    make(args) {
+      if (args[0] !== undefined && args[0] !== 'query') throw new ConverterError(`Unexpected encode type. Allowed value is 'query'`);
+      // every byte but letters, digits and - . _ ~ as %XX
+      return (s) => str(s).replace(/[^A-Za-z0-9\-._~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+    },
+  }],
+  ['cut_crlf', { minArgs: 0, maxArgs: 0, make: () => (s) => str(s).split(/[\r\n]/, 1)[0]! }],
+  ['strcmp', {
+    minArgs: 1, maxArgs: 1, out: 'int',
+    // glibc's strncmp over the shorter length (the difference of the first differing bytes), then -1/1 by length
+    make(args) {
+      const name = varArg(args);
+      return (s, ctx) => {
+        const v = ctx?.vars.get(name);
+        if (v === undefined) return undefined;
+        const a = str(s);
+        const b = str(v);
+        const n = Math.min(a.length, b.length);
+        for (let i = 0; i < n; i++) {
+          const d = a.charCodeAt(i) - b.charCodeAt(i);
+          if (d !== 0) return d;
+          if (a.charCodeAt(i) === 0) return 0;
+        }
+        return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+      };
+    },
+  }],
+  ['secure_memcmp', {
+    minArgs: 1, maxArgs: 1, out: 'bool',
+    make(args) {
+      const name = varArg(args);
+      return (s, ctx) => {
+        const v = ctx?.vars.get(name);
+        if (v === undefined) return undefined;
+        const a = Buffer.from(str(s), 'latin1');
+        const b = Buffer.from(str(v), 'latin1');
+        return a.length === b.length && timingSafeEqual(a, b);
+      };
+    },
+  }],
+  ['digest', {
+    minArgs: 1, maxArgs: 1, in: 'bin', out: 'bin',
+    make(args, input = 'str') {
+      const alg = args[0]!.toLowerCase();
+      if (!getHashes().includes(alg)) throw new ConverterError(`failed to get digest '${args[0]}'`);
+      return (s) => createHash(alg).update(castToBytes(s, input)).digest().toString('latin1');
+    },
+  }],
+  ['http_date', {
+    minArgs: 0, maxArgs: 2, in: 'int',
+    // an RFC 7231 date; with ms or us the input is in that unit and the fraction is printed (unpadded, as HAProxy does)
+    make(args, input = 'str') {
+      const offset = sintArg(args, 0) ?? 0n;
+      const unit = args[1] ? TIME_UNITS[args[1]] : 's';
+      if (unit === undefined) throw new ConverterError(`expects 's', 'ms' or 'us', got '${args[1]}'`);
+      const per = unit === 'ms' ? 1000n : unit === 'us' ? 1000000n : 1n;
+      return (s) => {
+        const v0 = castToInt(s, input);
+        if (v0 === undefined) return undefined;
+        const v = BigInt.asIntN(64, v0 + offset);
+        const frac = v % per;
+        const tm = gmtime(dateBits(v / per));
+        const two = (n: number) => String(n).padStart(2, '0');
+        const when = `${HTTP_DAYS[tm.wday]}, ${two(tm.mday)} ${HTTP_MONTHS[tm.mon]} ${String(tm.year).padStart(4, '0')} ${two(tm.hour)}:${two(tm.min)}:${two(tm.sec)}`;
+        return per === 1n ? `${when} GMT` : `${when}.${frac} GMT`;
+      };
+    },
+  }],
+  ['utime', timeFormat(false)],
+  ['ltime', timeFormat(true)],
   ['add', arithmetic(add64)],
   ['sub', arithmetic(sub64)],
   ['mul', arithmetic(mul64)],

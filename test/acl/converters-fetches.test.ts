@@ -219,3 +219,35 @@ t.test('a sample written into a log-format string, as HAProxy writes it', async 
   t.equal(logFormatText('ab\0cd\n'), 'ab', 'cut at NUL');
   t.equal(logFormatText('\xff"%\\'), '\xff"%\\', 'high bytes, quote, percent and backslash kept');
 });
+
+t.test('dates, encodings, comparisons and digests', async (t) => {
+  const ctx = ctxOf(undefined, { 'txn.a': 'a', 'txn.c': 'c', 'txn.ab': 'ab', 'txn.abc': 'abc' });
+  const cases: Array<[string, string]> = [
+    ['int(784887151),http_date', 'Tue, 15 Nov 1994 08:12:31 GMT'],
+    ['int(784887151),http_date(3600)', 'Tue, 15 Nov 1994 09:12:31 GMT'],
+    ['int(784887151123),http_date(0,ms)', 'Tue, 15 Nov 1994 08:12:31.123 GMT'],
+    ['int(784887151005),http_date(0,ms)', 'Tue, 15 Nov 1994 08:12:31.5 GMT'], // HAProxy does not pad the fraction
+    ['int(784887151000123),http_date(0,us)', 'Tue, 15 Nov 1994 08:12:31.123 GMT'],
+    ['int(-1),http_date', 'Sun, 13 Jun 1141709097 06:26:07 GMT'], // masked to 55 bits
+    ['int(784887151),utime(%Y-%m-%d %H:%M:%S)', '1994-11-15 08:12:31'],
+    ['int(784887151),utime(%a %b %e %j %y %T %D %F %A %B %p %I %u %w %s %%)', 'Tue Nov 15 319 94 08:12:31 11/15/94 1994-11-15 Tuesday November AM 08 2 2 784887151 %'],
+    ['int(784887151),utime(%d/%b/%Y:%H:%M:%S %z %Z)', '15/Nov/1994:08:12:31 +0000 GMT'],
+    ['int(784887151),utime(%Y,3600)', '1994'],
+    ['int(5),utime(%c|%x|%X|%C|%G|%g|%V|%U|%W|%k|%l|%P|%r|%R|%h|%q|%5Y)', 'Thu Jan  1 00:00:05 1970|01/01/70|00:00:05|19|1970|70|01|00|00| 0|12|am|12:00:05 AM|00:00|Jan|%q|01970'],
+    ['str(a b&c=d/\u00c3\u00a9?~_.-+),url_enc', 'a%20b%26c%3Dd%2F%C3%A9%3F~_.-%2B'],
+    ['str(YWIKY2Q=),b64dec,cut_crlf', 'ab'],
+    ['str(a),strcmp(txn.c)', '-2'],
+    ['str(c),strcmp(txn.a)', '2'],
+    ['str(ab),strcmp(txn.a)', '1'],
+    ['str(a),strcmp(txn.ab)', '-1'],
+    ['str(a),strcmp(txn.unset)', ''],
+    ['str(abc),secure_memcmp(txn.abc)', '1'],
+    ['str(abd),secure_memcmp(txn.abc)', '0'],
+    ['str(abc),digest(md5),hex', '900150983CD24FB0D6963F7D28E17F72'],
+    ['str(abc),digest(sha3-256),hex', '3A985DA74FE225B2045C172D6BD390BD855F086E3E9D525B46BFE24511431532'],
+  ];
+  for (const [e, want] of cases) t.equal(show(e, ctx), want, e);
+  t.throws(() => compileSampleExpr('str(a),digest(nosuch)', where, 'http-request'), /failed to get digest 'nosuch'/);
+  t.throws(() => compileSampleExpr('str(a),strcmp(nope)', where, 'http-request'), /failed to register variable name 'nope'/);
+  t.throws(() => compileSampleExpr('int(1),http_date(0,h)', where, 'http-request'), /expects 's', 'ms' or 'us', got 'h'/);
+});

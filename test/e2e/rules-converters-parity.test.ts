@@ -36,6 +36,16 @@ const EXPRS = [
   // accepted by HAProxy without their argument: a missing operand is 0, an empty length is 0
   'req.hdr(x-n),add', 'req.hdr(x-n),mul', 'req.hdr(x-n),and()', 'req.hdr(x-s),bytes(1,)', 'req.hdr(x-s),ltrim', 'req.hdr(x-s),json',
   'req.hdr(x-s),concat', 'req.hdr(x-s),xxh32(4294967297)', 'req.hdr(x-s),djb2(0)',
+  // dates, encodings, comparisons, digests
+  'int(784887151),http_date', 'int(784887151),http_date(3600)', 'int(784887151123),http_date(0,ms)', 'int(784887151005),http_date(0,ms)',
+  'int(784887151000123),http_date(0,us)', 'int(784887151123),http_date(5,ms)', 'int(-1),http_date', 'int(951782400),http_date',
+  'int(784887151),utime(%Y-%m-%d %H:%M:%S)', 'int(784887151),utime(%a %b %e %j %y %T %D %F %A %B %p %I %u %w %s %%)',
+  'int(784887151),utime(%d/%b/%Y:%H:%M:%S %z %Z)', 'int(784887151),ltime(%Y-%m-%dT%H:%M:%S %z %Z)', 'int(784887151),utime(%Y,3600)',
+  'int(5),utime(%c|%x|%X|%C|%G|%g|%V|%U|%W|%k|%l|%P|%r|%R|%h|%q|%5Y|%-d|%_m)', 'int(1609459200),utime(%G-%V %U %W %j)',
+  'int(-1),utime(%F %T %j %a)', 'req.hdr(x-p),url_enc', 'req.hdr(x-p),url_enc(query)', 'str(YWIKY2Q=),b64dec,cut_crlf',
+  'req.hdr(x-s),strcmp(txn.s)', 'str(a),strcmp(txn.c)', 'str(c),strcmp(txn.a)', 'str(ab),strcmp(txn.a)', 'str(a),strcmp(txn.ab)', 'str(a),strcmp(txn.unset)',
+  'str(abc),secure_memcmp(txn.abc)', 'str(abd),secure_memcmp(txn.abc)', 'str(ab),secure_memcmp(txn.abc)', 'str(abc),secure_memcmp(txn.unset)',
+  'req.hdr(x-s),digest(md5),hex', 'req.hdr(x-s),digest(sha256),hex', 'req.hdr(x-s),digest(sha3-256),hex', 'req.hdr(x-s),digest(blake2b512),hex',
   // fetches
   'int(42)', 'int(-9223372036854775808)', 'str(hello)', 'str()', 'env(HOME)', 'env(LIMPET_PARITY_UNSET)',
   'req.hdr_ip(x-ip)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-ip6)', 'req.hdr_ip(x-ip,1)', 'req.hdr_ip(x-notip)', 'hdr_ip(x-ip6),ipmask(8,16)',
@@ -54,6 +64,11 @@ defaults
 frontend fe
     bind 127.0.0.1:${port}
     http-request set-var(txn.n) int(7)
+    http-request set-var(txn.s) str(Hello)
+    http-request set-var(txn.a) str(a)
+    http-request set-var(txn.c) str(c)
+    http-request set-var(txn.ab) str(ab)
+    http-request set-var(txn.abc) str(abc)
 ${EXPRS.map((e, i) => `    http-request return status 200 content-type text/plain lf-string "[%[${e}]]" if { path /e/${i} }`).join('\n')}
     http-request return status 203 content-type text/plain string long if { path /acl } { req.hdr(x-n),length gt 2 }
     http-request return status 204 if { path /acl } { req.hdr(x-n),djb2,mod(3) 1 }
@@ -76,6 +91,7 @@ const BASE_HEADERS: Array<[string, string]> = [
   ['X-Pad', 'xxaxyzxx'], ['X-Json', 'a"b\\c/d\te'], ['X-Utf8', 'h\u00c3\u00a9llo \u00e2\u0082\u00ac'], ['X-Bad8', 'a\u00ffb\u00c3'],
   ['X-B64', 'aGVsbG8gd29ybGQ='], ['X-Hex', '7fFF'], ['X-Hexbig', 'ffffffffffffffff0'],
   ['X-IP', '10.1.2.3:8080'], ['X-IP', '192.168.0.9'], ['X-IP4', '172.16.0.1x'], ['X-IP6', '2001:DB8:0:0:0:0:0:1'], ['X-NotIP', 'nope'],
+  ['X-P', '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~ az09 \u00c3\u00a9'],
 ];
 
 const djb2Of = (text: string) => [...Buffer.from(text, 'latin1')].reduce((h, c) => (Math.imul(h, 33) + c) >>> 0, 5381);
@@ -108,7 +124,8 @@ t.test('converters and fetches: limpet and HAProxy answer the same', { skip: hav
   // the comparison means something only if most expressions have a value
   const empty = EXPRS.filter((_e, i) => bodies[i] === '[]');
   t.same(empty, ['req.hdr(x-n),add(txn.unset)', 'req.hdr(x-s),b64dec', 'req.hdr(x-missing),add(1)', 'req.hdr(x-bad8),json(utf8)',
-    'req.hdr(x-s),hex2i', 'str()', 'env(LIMPET_PARITY_UNSET)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-notip)', 'url_port', 'req.hdr(x-s),bytes(1,)'].sort((a, b) => EXPRS.indexOf(a) - EXPRS.indexOf(b)),
+    'req.hdr(x-s),hex2i', 'str()', 'env(LIMPET_PARITY_UNSET)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-notip)', 'url_port', 'req.hdr(x-s),bytes(1,)',
+    'str(a),strcmp(txn.unset)', 'str(abc),secure_memcmp(txn.unset)'].sort((a, b) => EXPRS.indexOf(a) - EXPRS.indexOf(b)),
   'the expressions without a value are the expected ones');
   t.equal(bodies[EXPRS.indexOf('req.hdr(x-s),djb2')], `[${djb2Of('Hello; World')}]`, 'djb2 agrees with an independent computation');
 
