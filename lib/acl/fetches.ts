@@ -3,6 +3,7 @@
 import { splitCommas } from '../rules/http-message.js';
 import type { Phase, Sample, SampleContext, SampleType } from './sample.js';
 import type { MatchMethod } from './pattern-match.js';
+import net from 'node:net';
 import { fullHash } from '../balance/hash-functions.js';
 import { intSample, parseInt64 } from './int64.js';
 import { addressBytes, expandIpv6, formatIpv6 } from './sample-cast.js';
@@ -274,6 +275,21 @@ export const FETCHES: ReadonlyMap<string, FetchDef> = new Map<string, FetchDef>(
   ['be_name', { type: 'str', ...none, fetch: (ctx) => list(ctx.backend) }],
   ['int', { type: 'int', ...one, check: (a) => badInt(a, 0, true), fetch: (_ctx, a) => [intSample(parseInt64(a[0]!)!)] }],
   ['str', { type: 'str', minArgs: 0, maxArgs: 1, fetch: (_ctx, a) => [a[0] ?? ''] }], // str() is the empty string
+  ['bool', {
+    type: 'bool', ...one,
+    check: (a) => (['true', 'false', '0', '1'].includes(a[0]!) ? undefined : "Expects 'true', 'false', '0' or '1'"),
+    fetch: (_ctx, a) => [a[0] === 'true' || a[0] === '1'],
+  }],
+  ['ipv4', {
+    type: 'ip', ...one,
+    check: (a) => (net.isIPv4(a[0]!) ? undefined : `failed to parse '${a[0]}' as type 'IPv4 address' at position 1`),
+    fetch: (_ctx, a) => [a[0]!.split('.').map(Number).join('.')],
+  }],
+  ['ipv6', {
+    type: 'ip', ...one,
+    check: (a) => (net.isIPv6(a[0]!) ? undefined : `failed to parse '${a[0]}' as type 'IPv6 address' at position 1`),
+    fetch: (_ctx, a) => [formatIpv6(expandIpv6(a[0]!))],
+  }],
   ['env', { type: 'str', ...one, fetch: (_ctx, a) => list(process.env[a[0]!]) }],
   ['rand', { type: 'int', minArgs: 0, maxArgs: 1, check: (a) => badInt(a, 0, false), fetch: (_ctx, a) => [random(a)] }],
   ['date', {

@@ -47,6 +47,8 @@ const EXPRS = [
   'str(abc),secure_memcmp(txn.abc)', 'str(abd),secure_memcmp(txn.abc)', 'str(ab),secure_memcmp(txn.abc)', 'str(abc),secure_memcmp(txn.unset)',
   'req.hdr(x-s),digest(md5),hex', 'req.hdr(x-s),digest(sha256),hex', 'req.hdr(x-s),digest(sha3-256),hex', 'req.hdr(x-s),digest(blake2b512),hex',
   // fetches
+  'ipv4(10.1.2.3)', 'ipv6(2001:DB8::0:1)', 'ipv6(::ffff:1.2.3.4)', 'bool(true)', 'bool(0)', 'ipv4(10.1.2.3),ipmask(8)', 'ipv4(10.1.2.3),add(0)',
+  'ipv6(2001:DB8::0:1),hex', 'ipv4(10.1.2.3),djb2',
   'int(42)', 'int(-9223372036854775808)', 'str(hello)', 'str()', 'env(HOME)', 'env(LIMPET_PARITY_UNSET)',
   'req.hdr_ip(x-ip)', 'hdr_ip(x-ip4)', 'req.hdr_ip(x-ip6)', 'req.hdr_ip(x-ip,1)', 'req.hdr_ip(x-notip)', 'hdr_ip(x-ip6),ipmask(8,16)',
   'url_port', 'base32', 'req.hdrs,length', 'req.hdrs,sha1,hex', 'req.hdrs,field(1,:)',
