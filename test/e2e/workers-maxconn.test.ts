@@ -6,7 +6,6 @@
 // frontend's maxconn is split between workers.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -14,6 +13,7 @@ import { freePorts } from '../helpers/free-port.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import type { TeardownHost } from '../helpers/teardown.js';
+import { runtimeCommand } from '../helpers/runtime-command.js';
 import { connectTcp, receiveAll, startTcpOrigin } from '../tcp/tcp-test-helpers.js';
 
 const HOLD_MS = 150;
@@ -83,19 +83,6 @@ backend be
 }
 
 /** Sends `line` to the runtime API and reads the answer until it closes. */
-function command(path: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(path);
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => s.destroy(new Error(`no answer to '${line}'`)));
-    s.write(`${line}\n`);
-  });
-}
-
 async function waitFor(what: string, cond: () => boolean, proxy: ProxyProcess, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
@@ -181,14 +168,14 @@ t.test('a reload and set maxconn server change the limit of both workers togethe
   t.equal(load.max, 5, 'the new limit was used');
 
   // Raised at run time: the primary's pool must grow, no worker's own count alone reaches 8.
-  t.equal(await command(sock, 'set maxconn server be/s1 8'), '\n', 'set maxconn server 8 accepted');
+  t.equal(await runtimeCommand(sock, 'set maxconn server be/s1 8'), '\n', 'set maxconn server 8 accepted');
   reset();
   answers = await burst(fePort!, 48);
   t.equal(count(answers).ok, 48, 'every request served after raising maxconn');
   t.ok(load.max <= 8, `never more than 8 at once (saw ${load.max})`);
   t.equal(load.max, 8, 'the raised limit was used');
 
-  t.equal(await command(sock, 'set maxconn server be/s1 2'), '\n', 'set maxconn server 2 accepted');
+  t.equal(await runtimeCommand(sock, 'set maxconn server be/s1 2'), '\n', 'set maxconn server 2 accepted');
   reset();
   answers = await burst(fePort!, 16);
   t.equal(count(answers).ok, 16, 'every request served after set maxconn server');

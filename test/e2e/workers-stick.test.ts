@@ -5,7 +5,6 @@
 // spreads connections unevenly, so checks that need both workers send bursts of concurrent
 // connections until both answered (bounded). Last, a table shared through Redis works the
 // same from every worker.
-import net from 'node:net';
 import t from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
@@ -14,6 +13,7 @@ import { startProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import { requireRedis } from '../helpers/redis-server.js';
 import { redisCommand } from '../helpers/resp.js';
 import type { TeardownHost } from '../helpers/teardown.js';
+import { runtimeCommand } from '../helpers/runtime-command.js';
 
 interface Hit {
   server: string;
@@ -63,19 +63,6 @@ const errors = (hits: Hit[]) => hits.filter((h) => h.error).map((h) => h.error);
 const bothWorkers = (hits: Hit[]) => pids(hits).size >= 2;
 
 /** Sends `line` to the stats socket and reads until it closes. */
-function command(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => s.destroy(new Error(`no answer to '${line}'`)));
-    s.write(`${line}\n`);
-  });
-}
-
 async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
@@ -201,10 +188,10 @@ ${srv(2)}
     const sids = learned.filter((h) => h.sid);
     t.ok(new Set(sids.map((h) => h.pid)).size >= 2, `SIDs learned in both workers (${sids.length})`);
     await sleep(100);
-    const out = await command(api!, 'show table cookie');
+    const out = await runtimeCommand(api!, 'show table cookie');
     const missing = sids.filter((h) => !out.includes(`key=${h.sid} `) || !new RegExp(`key=${h.sid} .*server_key=${h.server}\\b`).test(out));
     t.same(missing.map((h) => `${h.sid}@${h.pid}`), [], `every learned SID listed with its server\n${out.slice(0, 600)}`);
-    const cleared = await command(api!, `clear table cookie key ${s2sid?.sid}`);
+    const cleared = await runtimeCommand(api!, `clear table cookie key ${s2sid?.sid}`);
     t.equal(cleared.trim(), '', 'clear table answers nothing');
     await sleep(100);
     // The entry is gone everywhere: the SID no longer sticks to s2 in either worker.
