@@ -1,6 +1,5 @@
 // Sample fetches: HAProxy's names, arguments and types, for ACLs, log-format, set-var and
 // stick rules alike.
-import { splitCommas } from '../rules/http-message.js';
 import type { Phase, Sample, SampleContext, SampleType } from './sample.js';
 import type { MatchMethod } from './pattern-match.js';
 import net from 'node:net';

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { freePort } from '../helpers/free-port.js';
 import { get, request } from '../helpers/http-client.js';
-import { startOrigin, type Origin } from '../helpers/origin.js';
+import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -14,7 +14,6 @@ import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { runtimeCommand } from '../helpers/runtime-command.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `line` on the stats socket and reads until it closes, as `echo line | socat` does. */
 /** Workers left behind (the primary is SIGKILLed at the end) are killed by PID, if still limpet. */

@@ -1,5 +1,4 @@
 // Tests of the test helpers themselves, over real sockets and processes.
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import t from 'tap';
 import { freePort, freePorts } from './free-port.js';
