@@ -163,20 +163,32 @@ setInterval(() => {}, 1000);
 
 t.test('startProxy waits for ports, captures output and stops; runCli', async t => {
   const cli = writeTempConfig(t, fakeCli, 'fake-cli.mjs');
-  const [a, b] = await freePorts(2);
-  const proxy = await startProxy(t, `listen ${a}\nlisten ${b}\n`, { cli, waitPorts: [a!, b!], extraArgs: ['-d'] });
-  t.ok(proxy.pid > 0);
-  const res = await rawRequest(b!, 'x', { waitClose: true, timeout: 2000 });
-  t.equal(res.raw.toString(), 'hi', 'both ports are ready');
-  t.match(proxy.stdout(), /started -f .*limpet\.cfg -d/);
-  const exit = await proxy.stop();
+  // freePort's ports were free a moment ago; in a full run another process can bind one before
+  // the stand-in does (seen twice in ~6 full runs): then it dies with EADDRINUSE, and only then
+  // is it tried again on other ports, a bounded number of times.
+  let a = 0;
+  let b = 0;
+  let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
+  let res: Awaited<ReturnType<typeof rawRequest>> | undefined;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    [a, b] = (await freePorts(2)) as [number, number];
+    proxy = await startProxy(t, `listen ${a}\nlisten ${b}\n`, { cli, waitPorts: [a, b], extraArgs: ['-d'] });
+    res = await rawRequest(b, 'x', { waitClose: true, timeout: 2000 });
+    if (res.raw.toString() === 'hi' || !/EADDRINUSE/.test(proxy.stderr())) break;
+    t.comment(`attempt ${attempt}: a port was taken before the stand-in bound it; trying other ports`);
+    await proxy.stop('SIGKILL');
+  }
+  t.ok(proxy!.pid > 0);
+  t.equal(res!.raw.toString(), 'hi', 'both ports are ready', { stderr: proxy!.stderr(), ports: [a, b] });
+  t.match(proxy!.stdout(), /started -f .*limpet\.cfg -d/);
+  const exit = await proxy!.stop();
   t.same(exit, { code: 0, signal: null });
-  t.match(proxy.stdout(), /bye/);
+  t.match(proxy!.stdout(), /bye/);
 
-  const early = startProxy(t, 'fail\n', { cli, waitPorts: [a!] });
+  const early = startProxy(t, 'fail\n', { cli, waitPorts: [a] });
   await t.rejects(early, /exited early \(code 3[\s\S]*parsing error: fail/);
 
-  const notReady = startProxy(t, 'nothing\n', { cli, waitPorts: [a!], readyTimeout: 300 });
+  const notReady = startProxy(t, 'nothing\n', { cli, waitPorts: [a], readyTimeout: 300 });
   await t.rejects(notReady, /nothing accepted connections/);
 
   const check = await runCli(['-c', '-f', '/nonexistent'], { cli });
