@@ -1,15 +1,12 @@
 // The stats page of a running proxy: HAProxy's CSV columns and counters, JSON, Prometheus
 // names, `stats auth` and `stats refresh`, and the HTML page rendered by headless Chromium.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get } from '../helpers/http-client.js';
 import { startOrigin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { findChromium, renderedDom } from '../helpers/chromium.js';
 
 const basic = (user: string, pw: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
 
@@ -133,7 +130,7 @@ t.test('stats auth, realm and refresh; JSON; Prometheus names', async (t) => {
 });
 
 t.test('the HTML page in headless Chromium', async (t) => {
-  const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((b) => spawnSync('which', [b]).status === 0);
+  const chromium = findChromium();
   if (!chromium) {
     if (process.env.CI) return t.fail('chromium is required in CI (apt-get install -y chromium)');
     console.error('# SKIPPING the browser check: chromium is not installed (apt-get install -y chromium)');
@@ -142,30 +139,7 @@ t.test('the HTML page in headless Chromium', async (t) => {
   }
   const { openPort, fePort } = await setup(t);
   t.equal((await get(fePort, '/')).status, 200);
-  const profile = mkdtempSync(join(tmpdir(), 'limpet-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-  const dom = await new Promise<string>((resolve, reject) => {
-    const child = spawn(chromium, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=2000', '--dump-dom',
-      `http://127.0.0.1:${openPort}/`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    t.teardown(() => {
-      clearTimeout(timer);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      if (out.includes('<html')) resolve(out);
-      else reject(new Error(`chromium printed no DOM; stderr: ${err.slice(-2000)}`));
-    });
-  });
+  const dom = await renderedDom(t, chromium, `http://127.0.0.1:${openPort}/`);
   t.match(dom, /<title>Statistics Report for limpet/);
   for (const px of ['www', 'farm', 'stats', 'open']) t.match(dom, new RegExp(`<table class="proxy" id="proxy-${px}"`), `table for ${px}`);
   const s1 = /<tr class="server ([^"]+)" data-row="s1">(.*?)<\/tr>/.exec(dom);

@@ -2,10 +2,7 @@
 // serves the stats page (or the primary serves `show stat` on the stats socket), the counts are
 // the sum of both workers'; `set server` reaches both workers; `reload` on the socket reloads
 // every worker and rebinds the sockets of the new file.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { freePorts } from '../helpers/free-port.js';
 import { get, headerValues } from '../helpers/http-client.js';
@@ -13,6 +10,7 @@ import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy } from '../helpers/proxy-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { runtimeCommand } from '../helpers/runtime-command.js';
+import { findChromium, renderedDom } from '../helpers/chromium.js';
 
 
 /** Sends `line` on the stats socket and reads until it closes, as `echo line | socat` does. */
@@ -166,7 +164,7 @@ t.test('CSV, JSON, show stat, Prometheus and show info count both workers', asyn
 });
 
 t.test('the HTML page in headless Chromium shows the summed total', async (t) => {
-  const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((b) => spawnSync('which', [b]).status === 0);
+  const chromium = findChromium();
   if (!chromium) {
     if (process.env.CI) return t.fail('chromium is required in CI (apt-get install -y chromium)');
     console.error('# SKIPPING the browser check: chromium is not installed (apt-get install -y chromium)');
@@ -175,30 +173,7 @@ t.test('the HTML page in headless Chromium shows the summed total', async (t) =>
   }
   const { ports, pids, proxy } = await setup(t);
   const { sent } = await load(t, ports.fe, pids, 60);
-  const profile = mkdtempSync(join(tmpdir(), 'limpet-chromium-'));
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-  const dom = await new Promise<string>((resolve, reject) => {
-    const child = spawn(chromium, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=2000', '--dump-dom',
-      `http://127.0.0.1:${ports.stats}/stats`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    t.teardown(() => {
-      clearTimeout(timer);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      if (out.includes('<html')) resolve(out);
-      else reject(new Error(`chromium printed no DOM; stderr: ${err.slice(-2000)}`));
-    });
-  });
+  const dom = await renderedDom(t, chromium, `http://127.0.0.1:${ports.stats}/stats`);
   const backend = /<tr class="backend [^"]*" data-row="BACKEND">(.*?)<\/tr>/.exec(dom.slice(dom.indexOf('id="proxy-farm"')));
   t.ok(backend, 'a BACKEND row for farm');
   const cells = [...backend![1]!.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]);
